@@ -1,0 +1,66 @@
+package validation
+
+import (
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
+)
+
+var (
+	conditionTypes = []kubeflow.JobConditionType{
+		kubeflow.JobCreated, kubeflow.JobRunning, kubeflow.JobRestarting, kubeflow.JobSucceeded, kubeflow.JobFailed,
+	}
+	conditionStatuses  = []corev1.ConditionStatus{corev1.ConditionTrue, corev1.ConditionFalse, corev1.ConditionUnknown}
+	statusReplicaTypes = []kubeflow.ReplicaType{
+		kubeflow.ReplicaType(kubeflow.MPIReplicaTypeLauncher), kubeflow.ReplicaType(kubeflow.MPIReplicaTypeWorker),
+	}
+)
+
+// validateJobStatus checks what the operator reports. The condition
+// vocabulary matters beyond tidiness: status.state, a selectable field, is
+// derived from it.
+func validateJobStatus(status *kubeflow.JobStatus, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	condPath := fldPath.Child("conditions")
+	for i := range status.Conditions {
+		c := &status.Conditions[i]
+		idxPath := condPath.Index(i)
+		if c.Type == "" {
+			allErrs = append(allErrs, field.Required(idxPath.Child("type"), ""))
+		} else {
+			allErrs = append(allErrs, validateEnum(c.Type, conditionTypes, idxPath.Child("type"))...)
+		}
+		if c.Status == "" {
+			allErrs = append(allErrs, field.Required(idxPath.Child("status"), ""))
+		} else {
+			allErrs = append(allErrs, validateEnum(c.Status, conditionStatuses, idxPath.Child("status"))...)
+		}
+	}
+
+	rsPath := fldPath.Child("replicaStatuses")
+	keys := make([]string, 0, len(status.ReplicaStatuses))
+	for k := range status.ReplicaStatuses {
+		keys = append(keys, string(k))
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		keyPath := rsPath.Key(k)
+		if errs := validateEnum(kubeflow.ReplicaType(k), statusReplicaTypes, keyPath); len(errs) > 0 {
+			allErrs = append(allErrs, errs...)
+			continue
+		}
+		// A null entry says nothing and harms nothing; the operator resets
+		// entries to {} on every sync anyway.
+		rs := status.ReplicaStatuses[kubeflow.ReplicaType(k)]
+		if rs == nil {
+			continue
+		}
+		allErrs = append(allErrs, validateMinimum(int64(rs.Active), 0, keyPath.Child("active"))...)
+		allErrs = append(allErrs, validateMinimum(int64(rs.Succeeded), 0, keyPath.Child("succeeded"))...)
+		allErrs = append(allErrs, validateMinimum(int64(rs.Failed), 0, keyPath.Child("failed"))...)
+	}
+	return allErrs
+}
