@@ -1,0 +1,82 @@
+// Package apiserver assembles the MPIJob API server from a generic server
+// configuration and the MPIJob storage.
+package apiserver
+
+import (
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+	mpijobstorage "github.com/mpijob/mpijob-apiserver/pkg/registry/mpijob"
+)
+
+// ExtraConfig holds what the MPIJob server needs beyond the generic server.
+type ExtraConfig struct {
+	// NoGarbageCollector is true when no garbage collector watches this
+	// server (standalone mode): deletions that would wait for one are refused.
+	NoGarbageCollector bool
+}
+
+// Config is the whole configuration of the server.
+type Config struct {
+	GenericConfig *genericapiserver.RecommendedConfig
+	ExtraConfig   ExtraConfig
+}
+
+type completedConfig struct {
+	GenericConfig genericapiserver.CompletedConfig
+	ExtraConfig   *ExtraConfig
+}
+
+// CompletedConfig can only be made by Config.Complete, so that New never sees
+// a configuration whose defaults were not filled in.
+type CompletedConfig struct {
+	*completedConfig
+}
+
+// Server is the running MPIJob API server.
+type Server struct {
+	GenericAPIServer *genericapiserver.GenericAPIServer
+}
+
+// Complete fills in the defaults of the generic configuration.
+func (c *Config) Complete() CompletedConfig {
+	return CompletedConfig{&completedConfig{
+		GenericConfig: c.GenericConfig.Complete(),
+		ExtraConfig:   &c.ExtraConfig,
+	}}
+}
+
+// New builds the server and installs the kubeflow.org API group.
+func (c CompletedConfig) New() (*Server, error) {
+	generic, err := c.GenericConfig.New("mpijob-apiserver", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, err
+	}
+	groupInfo, err := c.apiGroupInfo()
+	if err != nil {
+		return nil, err
+	}
+	if err := generic.InstallAPIGroup(&groupInfo); err != nil {
+		return nil, fmt.Errorf("installing the %s API group: %w", kubeflow.GroupName, err)
+	}
+	return &Server{GenericAPIServer: generic}, nil
+}
+
+func (c CompletedConfig) apiGroupInfo() (genericapiserver.APIGroupInfo, error) {
+	info := genericapiserver.NewDefaultAPIGroupInfo(kubeflow.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	mpijobs, status, err := mpijobstorage.NewREST(Scheme, c.GenericConfig.RESTOptionsGetter,
+		mpijobstorage.Options{NoGarbageCollector: c.ExtraConfig.NoGarbageCollector})
+	if err != nil {
+		return info, fmt.Errorf("creating the mpijobs storage: %w", err)
+	}
+	info.VersionedResourcesStorageMap[v1alpha2.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		"mpijobs":        mpijobs,
+		"mpijobs/status": status,
+	}
+	return info, nil
+}

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+const (
+	adminTokenFile      = "admin-token.csv"
+	adminKubeconfigFile = "admin.kubeconfig"
+	adminUser           = "admin"
+)
+
+// ensureAdminToken returns the path of the data dir's token file, creating it
+// with a fresh random token on first start. The admin is in system:masters,
+// as kubeadm's admin is, so the max-in-flight limits never lock it out.
+func ensureAdminToken(dataDir string) (path, token string, err error) {
+	path = filepath.Join(dataDir, adminTokenFile)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		token, _, _ = strings.Cut(strings.TrimSpace(string(data)), ",")
+		if token == "" {
+			return "", "", fmt.Errorf("%s holds no token; delete it to have a new one generated", path)
+		}
+		return path, token, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", "", err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", "", err
+	}
+	token = base64.RawURLEncoding.EncodeToString(raw)
+	line := fmt.Sprintf("%s,%s,%s,\"system:masters\"\n", token, adminUser, adminUser)
+	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
+		return "", "", fmt.Errorf("writing the admin token: %w", err)
+	}
+	return path, token, nil
+}
+
+// writeAdminKubeconfig writes <data-dir>/admin.kubeconfig for the admin token,
+// trusting the serving certificate, with the default namespace. It is
+// rewritten on every start so it always names the current address.
+func writeAdminKubeconfig(dataDir, host string, port int, caFile, token string) (string, error) {
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		return "", fmt.Errorf("reading the serving certificate for the kubeconfig: %w", err)
+	}
+	const name = "mpijob-apiserver"
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters[name] = &clientcmdapi.Cluster{
+		Server:                   "https://" + net.JoinHostPort(host, strconv.Itoa(port)),
+		CertificateAuthorityData: ca,
+	}
+	cfg.AuthInfos[adminUser] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: adminUser, Namespace: "default"}
+	cfg.CurrentContext = name
+	path := filepath.Join(dataDir, adminKubeconfigFile)
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return path, os.Chmod(path, 0o600)
+}
+
+// kubeconfigHost is the address clients should dial: a wildcard bind address
+// is reachable on loopback.
+func kubeconfigHost(bind net.IP) string {
+	if bind == nil || bind.IsUnspecified() {
+		if bind != nil && bind.To4() == nil {
+			return "::1"
+		}
+		return "127.0.0.1"
+	}
+	return bind.String()
+}

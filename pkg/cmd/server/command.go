@@ -1,0 +1,40 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	baseversion "k8s.io/component-base/version"
+)
+
+// NewCommand is the mpijob-apiserver command line.
+func NewCommand(ctx context.Context, out io.Writer) *cobra.Command {
+	o := NewOptions(out)
+	var printVersion bool
+	cmd := &cobra.Command{
+		Use:   "mpijob-apiserver",
+		Short: "Serves the Kubeflow MPIJob API (kubeflow.org/v1alpha2) from etcd",
+		Long: "mpijob-apiserver serves kubeflow.org/v1alpha2 MPIJobs with everything kube-apiserver gives a " +
+			"built-in type. Standalone mode runs its own etcd in --data-dir and writes an admin kubeconfig there.",
+		SilenceUsage: true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if printVersion {
+				fmt.Fprintf(out, "mpijob-apiserver %s\n", baseversion.Get().GitVersion)
+				return nil
+			}
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	cmd.SetContext(ctx)
+	cmd.Flags().BoolVar(&printVersion, "version", false, "Print the version and exit.")
+	o.AddFlags(cmd.Flags())
+	return cmd
+}

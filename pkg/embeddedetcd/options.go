@@ -1,0 +1,63 @@
+// Package embeddedetcd runs a single etcd member inside the server process,
+// for the standalone mode: one command on a laptop, no etcd to install.
+//
+// The member listens on unix sockets inside the data directory only, so the
+// only way to its data is through this server's authentication (the directory
+// is 0700 and the sockets 0600); it never opens a TCP port.
+package embeddedetcd
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// DefaultMaxRequestBytes is larger than the API server's 3 MiB body limit, so
+// every body the API accepts also fits in one etcd request (etcd's own
+// default of 1.5 MiB would turn large but legal objects into 500s).
+const DefaultMaxRequestBytes = 4 * 1024 * 1024
+
+// Options are the flags of the embedded member.
+type Options struct {
+	// QuotaBackendBytes is the size at which etcd raises its NOSPACE alarm
+	// and refuses writes; 0 keeps etcd's default (2 GiB).
+	QuotaBackendBytes int64
+	// MaxRequestBytes is the largest request etcd accepts.
+	MaxRequestBytes uint
+	// StartTimeout bounds the wait for the member to become ready.
+	StartTimeout time.Duration
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		MaxRequestBytes: DefaultMaxRequestBytes,
+		StartTimeout:    60 * time.Second,
+	}
+}
+
+// AddFlags registers the options on fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.Int64Var(&o.QuotaBackendBytes, "embedded-etcd-quota-backend-bytes", o.QuotaBackendBytes,
+		"Size in bytes at which the embedded etcd refuses further writes (0: etcd's default of 2 GiB).")
+	fs.UintVar(&o.MaxRequestBytes, "embedded-etcd-max-request-bytes", o.MaxRequestBytes,
+		"Largest request the embedded etcd accepts; keep it above the 3 MiB API body limit.")
+	fs.DurationVar(&o.StartTimeout, "embedded-etcd-start-timeout", o.StartTimeout,
+		"How long to wait for the embedded etcd to become ready.")
+}
+
+// Validate reports flag values that cannot work.
+func (o *Options) Validate() []error {
+	var errs []error
+	if o.QuotaBackendBytes < 0 {
+		errs = append(errs, fmt.Errorf("--embedded-etcd-quota-backend-bytes must not be negative"))
+	}
+	if o.MaxRequestBytes < 3*1024*1024 {
+		errs = append(errs, fmt.Errorf("--embedded-etcd-max-request-bytes must be at least 3 MiB (the API body limit), got %d", o.MaxRequestBytes))
+	}
+	if o.StartTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--embedded-etcd-start-timeout must be positive"))
+	}
+	return errs
+}

@@ -1,0 +1,112 @@
+package embeddedetcd
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+	"k8s.io/klog/v2"
+)
+
+const (
+	memberName     = "mpijob-apiserver"
+	clientSocket   = "etcd-client.sock"
+	peerSocket     = "etcd-peer.sock"
+	memberSubdir   = "etcd"
+	maxSocketPath  = 107 // sun_path is 108 bytes including the NUL
+	privateDirMode = 0o700
+)
+
+// Server is a running embedded etcd member.
+type Server struct {
+	etcd      *embed.Etcd
+	clientURL string
+	stopped   chan struct{}
+}
+
+// Start starts a member whose data and sockets live in dataDir and waits until
+// it serves requests. dataDir is created 0700 if missing. Call Stop when done,
+// also after an error from the running member.
+func Start(dataDir string, o *Options) (*Server, error) {
+	dataDir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, privateDirMode); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	// The sockets are only as private as the directory that holds them.
+	if err := os.Chmod(dataDir, privateDirMode); err != nil {
+		return nil, fmt.Errorf("restricting the data directory to its owner: %w", err)
+	}
+	clientPath := filepath.Join(dataDir, clientSocket)
+	peerPath := filepath.Join(dataDir, peerSocket)
+	if len(clientPath) > maxSocketPath || len(peerPath) > maxSocketPath {
+		return nil, fmt.Errorf("data directory path %q is too long for a unix socket path (at most %d bytes with the socket name); use a shorter --data-dir", dataDir, maxSocketPath)
+	}
+
+	cfg := embed.NewConfig()
+	cfg.Name = memberName
+	cfg.Dir = filepath.Join(dataDir, memberSubdir)
+	clientURL := url.URL{Scheme: "unix", Path: clientPath}
+	peerURL := url.URL{Scheme: "unix", Path: peerPath}
+	cfg.ListenClientUrls = []url.URL{clientURL}
+	cfg.AdvertiseClientUrls = []url.URL{clientURL}
+	cfg.ListenPeerUrls = []url.URL{peerURL}
+	cfg.AdvertisePeerUrls = []url.URL{peerURL}
+	cfg.ListenMetricsUrls = nil
+	cfg.InitialCluster = memberName + "=" + peerURL.String()
+	cfg.InitialClusterToken = memberName
+	cfg.MaxRequestBytes = o.MaxRequestBytes
+	if o.QuotaBackendBytes > 0 {
+		cfg.QuotaBackendBytes = o.QuotaBackendBytes
+	}
+	// etcd's own logs are noisy at info; the API server reports what matters.
+	cfg.Logger = "zap"
+	cfg.LogLevel = "error"
+	cfg.LogOutputs = []string{"stderr"}
+
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("starting the embedded etcd in %s: %w", cfg.Dir, err)
+	}
+	s := &Server{etcd: e, clientURL: clientURL.String(), stopped: make(chan struct{})}
+	for _, p := range []string{clientPath, peerPath} {
+		if err := os.Chmod(p, 0o600); err != nil {
+			s.Stop()
+			return nil, fmt.Errorf("restricting %s to its owner: %w", p, err)
+		}
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		s.Stop()
+		return nil, fmt.Errorf("embedded etcd failed while starting: %w", err)
+	case <-time.After(o.StartTimeout):
+		s.Stop()
+		return nil, fmt.Errorf("embedded etcd was not ready within %s", o.StartTimeout)
+	}
+	klog.InfoS("Embedded etcd is ready", "dir", cfg.Dir, "endpoint", s.clientURL)
+	return s, nil
+}
+
+// Endpoints are the client URLs to hand to the storage backend.
+func (s *Server) Endpoints() []string { return []string{s.clientURL} }
+
+// Err delivers an error if the member fails after it started.
+func (s *Server) Err() <-chan error { return s.etcd.Err() }
+
+// Stop stops the member and waits until its data is closed. Safe to call twice.
+func (s *Server) Stop() {
+	select {
+	case <-s.stopped:
+		return
+	default:
+	}
+	close(s.stopped)
+	s.etcd.Close()
+	klog.InfoS("Embedded etcd stopped")
+}
