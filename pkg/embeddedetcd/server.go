@@ -55,7 +55,11 @@ func Start(dataDir string, o *Options) (*Server, error) {
 	peerURL := url.URL{Scheme: "unix", Path: peerPath}
 	cfg.ListenClientUrls = []url.URL{clientURL}
 	cfg.AdvertiseClientUrls = []url.URL{clientURL}
-	cfg.ListenPeerUrls = []url.URL{peerURL}
+	// etcd opens peer listeners on the URL's Host alone (client listeners
+	// use Host+Path), so the listen URL carries the absolute path as Host;
+	// otherwise the peer socket would be an abstract one that any local
+	// user could reach.
+	cfg.ListenPeerUrls = []url.URL{{Scheme: "unix", Host: peerPath}}
 	cfg.AdvertisePeerUrls = []url.URL{peerURL}
 	cfg.ListenMetricsUrls = nil
 	cfg.InitialCluster = memberName + "=" + peerURL.String()
