@@ -1,0 +1,46 @@
+package mpijob
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/storage"
+
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
+)
+
+// GetAttrs returns the labels and selectable fields of an MPIJob: the
+// storage side of field selectors (the scheme side is the field-label
+// conversion in api/kubeflow/v1alpha2). Both read the names from
+// api/kubeflow/fields.go.
+func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
+	job, ok := obj.(*kubeflow.MPIJob)
+	if !ok {
+		return nil, nil, fmt.Errorf("not an MPIJob: %T", obj)
+	}
+	return labels.Set(job.Labels), SelectableFields(job), nil
+}
+
+// SelectableFields returns the field set a field selector matches against.
+// The values are what is stored: no defaults are applied, so an unset
+// slotsPerWorker or cleanPodPolicy is "".
+func SelectableFields(job *kubeflow.MPIJob) fields.Set {
+	specific := fields.Set{
+		kubeflow.FieldSpecCleanPodPolicy: kubeflow.CleanPodPolicyField(&job.Spec),
+		kubeflow.FieldSpecSlotsPerWorker: kubeflow.SlotsPerWorkerField(&job.Spec),
+		kubeflow.FieldStatusState:        string(kubeflow.State(&job.Status)),
+	}
+	return generic.AddObjectMetaFieldsSet(specific, &job.ObjectMeta, true)
+}
+
+// Match is the predicate the store filters lists and watches with.
+func Match(label labels.Selector, field fields.Selector) storage.SelectionPredicate {
+	return storage.SelectionPredicate{
+		Label:    label,
+		Field:    field,
+		GetAttrs: GetAttrs,
+	}
+}

@@ -1,0 +1,163 @@
+package mpijob
+
+import (
+	"context"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/api/validation/path"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/storage/names"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/validation"
+)
+
+// mpiJobStrategy is the behaviour of the main resource: it owns the spec
+// and metadata, never the status (which only /status writes).
+type mpiJobStrategy struct {
+	runtime.ObjectTyper
+	names.NameGenerator
+}
+
+var (
+	_ rest.RESTCreateStrategy  = mpiJobStrategy{}
+	_ rest.RESTUpdateStrategy  = mpiJobStrategy{}
+	_ rest.RESTDeleteStrategy  = mpiJobStrategy{}
+	_ rest.ResetFieldsStrategy = mpiJobStrategy{}
+)
+
+func newStrategy(typer runtime.ObjectTyper) mpiJobStrategy {
+	return mpiJobStrategy{ObjectTyper: typer, NameGenerator: names.SimpleNameGenerator}
+}
+
+func (mpiJobStrategy) NamespaceScoped() bool { return true }
+
+// GetResetFields tells server-side apply that the main resource never
+// persists a client's status, so applying one there is not a conflict.
+func (mpiJobStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return map[fieldpath.APIVersion]*fieldpath.Set{
+		fieldpath.APIVersion(v1alpha2.SchemeGroupVersion.String()): fieldpath.NewSet(
+			fieldpath.MakePathOrDie("status"),
+		),
+	}
+}
+
+// PrepareForCreate drops any status the client sent (only the operator
+// reports status, through /status) and starts the generation at 1.
+func (mpiJobStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
+	job := obj.(*kubeflow.MPIJob)
+	job.Status = kubeflow.JobStatus{}
+	job.Generation = 1
+}
+
+// PrepareForUpdate keeps the stored status and moves the generation only
+// when the spec changed, so the operator can tell a spec edit from a label
+// edit by comparing it with what it last observed.
+func (mpiJobStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+	newJob := obj.(*kubeflow.MPIJob)
+	oldJob := old.(*kubeflow.MPIJob)
+	newJob.Status = oldJob.Status
+	if !apiequality.Semantic.DeepEqual(newJob.Spec, oldJob.Spec) {
+		newJob.Generation = oldJob.Generation + 1
+	}
+}
+
+func (mpiJobStrategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
+	return validation.ValidateMPIJob(obj.(*kubeflow.MPIJob))
+}
+
+func (mpiJobStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+	newJob, oldJob := obj.(*kubeflow.MPIJob), old.(*kubeflow.MPIJob)
+	return withoutGenericMetaErrors(validation.ValidateMPIJobUpdate(newJob, oldJob), newJob, oldJob)
+}
+
+func (mpiJobStrategy) WarningsOnCreate(ctx context.Context, obj runtime.Object) []string {
+	return specWarnings(&obj.(*kubeflow.MPIJob).Spec)
+}
+
+// WarningsOnUpdate repeats the spec warnings only when the spec changed, so
+// that relabelling a job does not nag about a template written long ago.
+func (mpiJobStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
+	newJob, oldJob := obj.(*kubeflow.MPIJob), old.(*kubeflow.MPIJob)
+	if newJob.Generation == oldJob.Generation {
+		return nil
+	}
+	return specWarnings(&newJob.Spec)
+}
+
+func (mpiJobStrategy) Canonicalize(obj runtime.Object) {}
+
+func (mpiJobStrategy) AllowCreateOnUpdate(ctx context.Context) bool { return false }
+
+// AllowUnconditionalUpdate lets a PUT without resourceVersion through, as
+// for built-in workloads; kubectl replace relies on it.
+func (mpiJobStrategy) AllowUnconditionalUpdate(ctx context.Context) bool { return true }
+
+// statusStrategy is the behaviour of /status: like a custom resource's, it
+// persists nothing but the status. The operator was written against the
+// old CRD, where /status ignored spec and metadata alike.
+type statusStrategy struct {
+	mpiJobStrategy
+}
+
+func newStatusStrategy(s mpiJobStrategy) statusStrategy { return statusStrategy{s} }
+
+// GetResetFields matches PrepareForUpdate: spec and metadata are reset.
+func (statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return map[fieldpath.APIVersion]*fieldpath.Set{
+		fieldpath.APIVersion(v1alpha2.SchemeGroupVersion.String()): fieldpath.NewSet(
+			fieldpath.MakePathOrDie("metadata"),
+			fieldpath.MakePathOrDie("spec"),
+		),
+	}
+}
+
+// PrepareForUpdate keeps everything of the stored object but the status.
+// managedFields is the exception: the field manager has just recorded the
+// status writer's ownership in it. Taking the old resourceVersion is safe
+// because the store has already checked the two agree.
+func (statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+	newJob := obj.(*kubeflow.MPIJob)
+	oldJob := old.(*kubeflow.MPIJob)
+	managedFields := newJob.ManagedFields
+	newJob.ObjectMeta = *oldJob.ObjectMeta.DeepCopy()
+	newJob.ManagedFields = managedFields
+	newJob.Spec = *oldJob.Spec.DeepCopy()
+}
+
+func (statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+	newJob, oldJob := obj.(*kubeflow.MPIJob), old.(*kubeflow.MPIJob)
+	return withoutGenericMetaErrors(validation.ValidateMPIJobStatusUpdate(newJob, oldJob), newJob, oldJob)
+}
+
+func (statusStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
+	return nil
+}
+
+// withoutGenericMetaErrors drops the metadata errors the generic registry
+// reports by itself on every update (rest.BeforeUpdate validates object
+// meta for all resources), so that a client sees each problem once.
+func withoutGenericMetaErrors(errs field.ErrorList, newJob, oldJob *kubeflow.MPIJob) field.ErrorList {
+	if len(errs) == 0 {
+		return errs
+	}
+	metaPath := field.NewPath("metadata")
+	generic := apimachineryvalidation.ValidateObjectMetaAccessor(newJob, true, path.ValidatePathSegmentName, metaPath)
+	generic = append(generic, apimachineryvalidation.ValidateObjectMetaAccessorUpdate(newJob, oldJob, metaPath)...)
+	reported := make(map[string]bool, len(generic))
+	for _, e := range generic {
+		reported[e.Error()] = true
+	}
+	var out field.ErrorList
+	for _, e := range errs {
+		if !reported[e.Error()] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
