@@ -1,0 +1,17 @@
+# Build stage: the same `make build` that CI and developers run.
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION
+RUN make build VERSION="${VERSION:-v0.0.0-image}"
+
+# Run stage: static binary on distroless, as a non-root user.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /src/_output/bin/mpijob-apiserver /usr/local/bin/mpijob-apiserver
+USER 65532:65532
+WORKDIR /var/lib/mpijob-apiserver
+EXPOSE 8443
+ENTRYPOINT ["/usr/local/bin/mpijob-apiserver"]
+CMD ["--data-dir=/var/lib/mpijob-apiserver", "--bind-address=0.0.0.0"]

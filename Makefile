@@ -1,0 +1,53 @@
+# One build cache for build, test and the image: everything is static.
+export CGO_ENABLED := 0
+export GOTOOLCHAIN ?= local
+
+BIN := _output/bin/mpijob-apiserver
+# The version is git describe; without a tag, a pseudo-version in the style of
+# Go's (v0.0.0-<commit date>-<commit>), so that it is always valid semver.
+VERSION ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || \
+	echo "v0.0.0-$$(git log -1 --format=%cd --date=format:%Y%m%d%H%M%S 2>/dev/null || echo 0)-$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)")
+GIT_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+GIT_TREE_STATE ?= $(shell test -z "$$(git status --porcelain 2>/dev/null)" && echo clean || echo dirty)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+VERSION_PKG := k8s.io/component-base/version
+LDFLAGS := -X $(VERSION_PKG).gitVersion=$(VERSION) -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) \
+	-X $(VERSION_PKG).gitTreeState=$(GIT_TREE_STATE) -X $(VERSION_PKG).buildDate=$(BUILD_DATE)
+
+GO_TEST_FLAGS ?= -count=1 -timeout 25m
+RUN_ARGS ?=
+IMAGE ?= mpijob-apiserver:$(VERSION)
+
+.PHONY: all build run test update verify image clean
+
+all: build
+
+## build: compile the server into _output/bin, stamped with the version.
+build:
+	go build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mpijob-apiserver
+
+## run: build, then start standalone on https://127.0.0.1:8443 with its data in ./_data.
+run: build
+	$(BIN) --data-dir _data $(RUN_ARGS)
+
+## test: unit, registry, integration and end-to-end tests (the e2e tests use the built binary).
+test: build
+	MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) MPIJOB_APISERVER_VERSION=$(VERSION) go test $(GO_TEST_FLAGS) ./...
+
+## update: regenerate all generated code.
+update:
+	hack/update-codegen.sh
+
+## verify: generated code is current, code is formatted and vetted.
+verify:
+	hack/verify-codegen.sh
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+
+## image: build the container image (needs a Docker engine).
+image:
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+clean:
+	rm -rf _output
