@@ -140,6 +140,9 @@ func (o *Options) Validate() error {
 	errs = append(errs, o.ServerRun.Validate()...)
 	errs = append(errs, o.Audit.Validate()...)
 	errs = append(errs, o.Features.Validate()...)
+	if o.Features.EnablePriorityAndFairness {
+		errs = append(errs, fmt.Errorf("--enable-priority-and-fairness needs a Kubernetes cluster for its configuration and is not available in standalone mode; the --max-requests-inflight limits apply instead"))
+	}
 	return utilerrors.NewAggregate(errs)
 }
 
