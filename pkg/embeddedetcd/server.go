@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -25,6 +26,7 @@ type Server struct {
 	etcd      *embed.Etcd
 	clientURL string
 	stopped   chan struct{}
+	stopping  *atomic.Bool
 }
 
 // Start starts a member whose data and sockets live in dataDir and waits until
@@ -69,15 +71,16 @@ func Start(dataDir string, o *Options) (*Server, error) {
 		cfg.QuotaBackendBytes = o.QuotaBackendBytes
 	}
 	// etcd's own logs are noisy at info; the API server reports what matters.
+	stopping := &atomic.Bool{}
 	cfg.Logger = "zap"
 	cfg.LogLevel = "error"
-	cfg.LogOutputs = []string{"stderr"}
+	cfg.ZapLoggerBuilder = etcdLogger(stopping)
 
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("starting the embedded etcd in %s: %w", cfg.Dir, err)
 	}
-	s := &Server{etcd: e, clientURL: clientURL.String(), stopped: make(chan struct{})}
+	s := &Server{etcd: e, clientURL: clientURL.String(), stopped: make(chan struct{}), stopping: stopping}
 	for _, p := range []string{clientPath, peerPath} {
 		if err := os.Chmod(p, 0o600); err != nil {
 			s.Stop()
@@ -111,6 +114,7 @@ func (s *Server) Stop() {
 	default:
 	}
 	close(s.stopped)
+	s.stopping.Store(true)
 	s.etcd.Close()
 	klog.InfoS("Embedded etcd stopped")
 }
