@@ -118,4 +118,3 @@ func (o *Options) Start(ctx context.Context) (*Running, error) {
 	}()
 	return r, nil
 }
-

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+)
+
+func TestValidateRefusesWhatStandaloneCannotDo(t *testing.T) {
+	cases := map[string]struct {
+		change func(*Options)
+		want   string
+	}{
+		"unknown mode":        {func(o *Options) { o.Mode = "cluster" }, `--mode must be "standalone"`},
+		"priority, fairness":  {func(o *Options) { o.Features.EnablePriorityAndFairness = true }, "--enable-priority-and-fairness"},
+		"delegated authn":     {func(o *Options) { o.Authentication.Delegating.RemoteKubeConfigFile = "x" }, "--authentication-kubeconfig"},
+		"small etcd requests": {func(o *Options) { o.EmbeddedEtcd.MaxRequestBytes = 1 << 20 }, "--embedded-etcd-max-request-bytes"},
+		"empty data dir":      {func(o *Options) { o.DataDir = "" }, "--data-dir"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			o := NewOptions(io.Discard)
+			tc.change(o)
+			err := o.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, tc.want)
+			}
+		})
+	}
+	if err := NewOptions(io.Discard).Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+}
+
+func TestStandaloneAuthorizer(t *testing.T) {
+	authenticated := &user.DefaultInfo{Name: "alice", Groups: []string{user.AllAuthenticated}}
+	anonymous := &user.DefaultInfo{Name: user.Anonymous, Groups: []string{user.AllUnauthenticated}}
+	cases := []struct {
+		name  string
+		attrs authorizer.AttributesRecord
+		allow bool
+	}{
+		{"user writes mpijobs", authorizer.AttributesRecord{User: authenticated, Verb: "create", ResourceRequest: true, APIGroup: "kubeflow.org", Resource: "mpijobs"}, true},
+		{"user reads metrics", authorizer.AttributesRecord{User: authenticated, Verb: "get", Path: "/metrics"}, true},
+		{"anonymous readyz", authorizer.AttributesRecord{User: anonymous, Verb: "get", Path: "/readyz"}, true},
+		{"anonymous version", authorizer.AttributesRecord{User: anonymous, Verb: "get", Path: "/version"}, true},
+		{"anonymous metrics", authorizer.AttributesRecord{User: anonymous, Verb: "get", Path: "/metrics"}, false},
+		{"anonymous list", authorizer.AttributesRecord{User: anonymous, Verb: "list", ResourceRequest: true, Resource: "mpijobs"}, false},
+		{"anonymous post to livez", authorizer.AttributesRecord{User: anonymous, Verb: "post", Path: "/livez"}, false},
+	}
+	for _, tc := range cases {
+		decision, _, _ := standaloneAuthorizer.Authorize(context.Background(), tc.attrs)
+		if got := decision == authorizer.DecisionAllow; got != tc.allow {
+			t.Errorf("%s: allowed = %v, want %v", tc.name, got, tc.allow)
+		}
+	}
+}
+
+func TestAdminTokenIsMadeOnceThenReused(t *testing.T) {
+	dir := t.TempDir()
+	path, token, err := ensureAdminToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(token) < 40 {
+		t.Fatalf("token %q is too short to be a random 32-byte secret", token)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file mode = %v (err %v), want 0600", fi.Mode().Perm(), err)
+	}
+	data, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(data), token+",admin,admin,\"system:masters\"") {
+		t.Fatalf("token file %q is not in kube-apiserver's CSV format", data)
+	}
+	_, again, err := ensureAdminToken(dir)
+	if err != nil || again != token {
+		t.Fatalf("second start got token %q (err %v), want the first one", again, err)
+	}
+}
