@@ -18,7 +18,7 @@ GO_TEST_FLAGS ?= -count=1 -timeout 25m
 RUN_ARGS ?=
 IMAGE ?= mpijob-apiserver:$(VERSION)
 
-.PHONY: all build run test update verify image clean
+.PHONY: all build run test update verify image clean coldstart
 
 all: build
 
@@ -48,6 +48,10 @@ verify:
 ## image: build the container image (needs a Docker engine).
 image:
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+## coldstart: median time from exec to a ready /readyz over 5 fresh starts.
+coldstart: build
+	hack/coldstart.sh 5
 
 clean:
 	rm -rf _output
