@@ -58,7 +58,9 @@ func TestPrepareForUpdateGeneration(t *testing.T) {
 		{"same quantity, other spelling", func(j *kubeflow.MPIJob) {
 			j.Spec.MPIReplicaSpecs[kubeflow.MPIReplicaTypeWorker].Template.Spec.Containers[0].Resources.Limits[corev1.ResourceCPU] = resource.MustParse("1000m")
 		}, 3},
-		{"workers scaled", func(j *kubeflow.MPIJob) { j.Spec.MPIReplicaSpecs[kubeflow.MPIReplicaTypeWorker].Replicas = ptr[int32](4) }, 4},
+		{"workers scaled", func(j *kubeflow.MPIJob) {
+			j.Spec.MPIReplicaSpecs[kubeflow.MPIReplicaTypeWorker].Replicas = ptr[int32](4)
+		}, 4},
 		{"mainContainer set", func(j *kubeflow.MPIJob) { j.Spec.MainContainer = "mpi" }, 4},
 	}
 	for _, tc := range cases {
