@@ -42,14 +42,14 @@ type testStorage struct {
 // test's own.
 func newTestStorage(t *testing.T, opts Options, etcdCfg func(*embed.Config)) *testStorage {
 	t.Helper()
-	return newTestStorageWith(t, opts, etcdCfg, generic.UndecoratedStorage)
+	return newTestStorageWith(t, opts, etcdCfg, generic.UndecoratedStorage, false)
 }
 
 // newCachedTestStorage puts the watch cache in front of etcd, as the server
 // does.
 func newCachedTestStorage(t *testing.T) *testStorage {
 	t.Helper()
-	s := newTestStorageWith(t, Options{}, nil, genericregistry.StorageWithCacher())
+	s := newTestStorageWith(t, Options{}, nil, genericregistry.StorageWithCacher(), false)
 	// The cache refuses requests until it has listed etcd once.
 	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true,
 		func(context.Context) (bool, error) {
@@ -62,7 +62,9 @@ func newCachedTestStorage(t *testing.T) *testStorage {
 	return s
 }
 
-func newTestStorageWith(t *testing.T, opts Options, etcdCfg func(*embed.Config), decorator generic.StorageDecorator) *testStorage {
+// newTestStorageWith is the general form; enableGC is the store's
+// EnableGarbageCollection (the server's --enable-garbage-collector).
+func newTestStorageWith(t *testing.T, opts Options, etcdCfg func(*embed.Config), decorator generic.StorageDecorator, enableGC bool) *testStorage {
 	t.Helper()
 	cfg := testserver.NewTestConfig(t)
 	if etcdCfg != nil {
@@ -86,6 +88,7 @@ func newTestStorageWith(t *testing.T, opts Options, etcdCfg func(*embed.Config),
 		StorageConfig:           storageCfg.ForResource(kubeflow.Resource("mpijobs")),
 		Decorator:               decorator,
 		DeleteCollectionWorkers: 1,
+		EnableGarbageCollection: enableGC,
 		ResourcePrefix:          "kubeflow.org/mpijobs",
 	}
 	r, s, err := NewREST(scheme, restOpts, opts)
