@@ -76,8 +76,15 @@ func (j job) yaml() string {
 		workers = 2
 	}
 	fmt.Fprintf(&b, "    Worker:\n      replicas: %d\n      template:\n        spec:\n          containers:\n", workers)
-	b.WriteString("          - name: mpi\n            image: e2e.example/worker:1\n" +
-		"            resources:\n              limits:\n                cpu: 1\n                memory: 2Gi\n")
+	worker := "mpi"
+	if j.sidecarFirst {
+		worker = "main" // spec.mainContainer names a worker container too
+	}
+	fmt.Fprintf(&b, "          - name: %s\n            image: e2e.example/worker:1\n", worker)
+	// Quantities in canonical form, so that a repeated client-side apply is
+	// "unchanged" (kubernetes/kubernetes#66450: an integer cpu makes kubectl
+	// patch it every time, for built-in types as well).
+	b.WriteString("            resources:\n              limits:\n                cpu: \"1\"\n                memory: 2Gi\n")
 	if j.status != "" {
 		b.WriteString("status:\n")
 		for _, l := range strings.Split(strings.TrimRight(j.status, "\n"), "\n") {
