@@ -1,0 +1,291 @@
+package e2e
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStartup checks what the first start prints and writes.
+func TestStartup(t *testing.T) {
+	s := shared
+	t.Logf("cold start of the shared server (empty data dir) to /readyz: %s", s.readyAfter.Round(time.Millisecond))
+	out := s.stdout.String()
+	if want := "Admin kubeconfig: " + s.kubeconfig + "\n"; !strings.Contains(out, want) {
+		t.Errorf("stdout does not print %q:\n%s", want, out)
+	}
+	if want := "Try: kubectl --kubeconfig " + s.kubeconfig + " get mpijobs"; !strings.Contains(out, want) {
+		t.Errorf("stdout has no %q line:\n%s", want, out)
+	}
+	for path, mode := range map[string]os.FileMode{s.dataDir: 0o700, s.kubeconfig: 0o600} {
+		if fi, err := os.Stat(path); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != mode {
+			t.Errorf("%s has mode %v, want %v", path, fi.Mode().Perm(), mode)
+		}
+	}
+}
+
+// TestAuthAndHealth covers what anonymous and authenticated curl get.
+func TestAuthAndHealth(t *testing.T) {
+	s := shared
+	dumpOnFailure(t, s)
+
+	t.Run("no token is 401 with a Status", func(t *testing.T) {
+		for _, path := range []string{jobsPath(seedNS), jobsPath(seedNS) + "/" + seedName, "/apis", "/apis/kubeflow.org/v1alpha2", "/openapi/v2", "/metrics", "/"} {
+			code, body := s.curl(t, curlReq{path: path, noToken: true})
+			if code != http.StatusUnauthorized {
+				t.Errorf("GET %s without a token: %d, want 401: %s", path, code, body)
+				continue
+			}
+			st := decodeJSON(t, body)
+			if st["kind"] != "Status" || st["apiVersion"] != "v1" || st["status"] != "Failure" || st["reason"] != "Unauthorized" || st["code"] != float64(401) {
+				t.Errorf("GET %s without a token: body is not an Unauthorized Status: %s", path, body)
+			}
+		}
+		code, body := s.curl(t, curlReq{method: http.MethodPost, path: jobsPath("e2e-anon"), body: []byte(job{name: "x", ns: "e2e-anon"}.yaml()), noToken: true})
+		if code != http.StatusUnauthorized {
+			t.Errorf("POST without a token: %d, want 401: %s", code, body)
+		}
+	})
+
+	t.Run("wrong token is 401", func(t *testing.T) {
+		code, body := s.curl(t, curlReq{path: jobsPath(seedNS), token: "not-the-admin-token"})
+		if code != http.StatusUnauthorized {
+			t.Errorf("GET with a wrong token: %d, want 401: %s", code, body)
+		}
+	})
+
+	t.Run("health and version answer anyone", func(t *testing.T) {
+		for _, path := range []string{"/livez", "/readyz", "/healthz", "/version"} {
+			code, body := s.curl(t, curlReq{path: path, noToken: true})
+			if code != http.StatusOK {
+				t.Errorf("GET %s without credentials: %d, want 200: %s", path, code, body)
+			}
+		}
+		code, body := s.curl(t, curlReq{path: "/readyz?verbose", noToken: true})
+		if code != http.StatusOK || !strings.Contains(string(body), "[+]etcd ok") {
+			t.Errorf("GET /readyz?verbose: %d, want 200 with an etcd check:\n%s", code, body)
+		}
+	})
+
+	t.Run("token admits the rest", func(t *testing.T) {
+		for _, path := range []string{"/metrics", "/openapi/v2", "/openapi/v3", "/openapi/v3/apis/kubeflow.org/v1alpha2", "/apis", "/apis/kubeflow.org/v1alpha2"} {
+			code, body := s.curl(t, curlReq{path: path})
+			if code != http.StatusOK {
+				t.Errorf("GET %s with the admin token: %d, want 200: %.300s", path, code, body)
+			}
+		}
+	})
+
+	t.Run("version", func(t *testing.T) {
+		code, body := s.curl(t, curlReq{path: "/version", noToken: true})
+		if code != http.StatusOK {
+			t.Fatalf("GET /version: %d", code)
+		}
+		v := decodeJSON(t, body)
+		got := getStr(v, "gitVersion")
+		if got == "" {
+			t.Errorf("/version has no gitVersion: %s", body)
+		}
+		out, err := exec.Command(binPath, "--version").CombinedOutput()
+		if err != nil {
+			t.Errorf("mpijob-apiserver --version: %v: %s", err, out)
+		}
+		if want := "mpijob-apiserver " + got + "\n"; string(out) != want {
+			t.Errorf("mpijob-apiserver --version printed %q, want %q (the same as /version)", out, want)
+		}
+		if wantVersion != "" {
+			if got != wantVersion {
+				t.Errorf("/version gitVersion = %q, want the stamped %q", got, wantVersion)
+			}
+		} else {
+			t.Logf("gitVersion %q (MPIJOB_APISERVER_VERSION unset: not compared)", got)
+		}
+	})
+}
+
+// TestSecondServerOnSameDataDir: a second server on a data dir in use fails
+// at once with a message about the lock and leaves the first one alone.
+func TestSecondServerOnSameDataDir(t *testing.T) {
+	s := shared
+	dumpOnFailure(t, s)
+	seeded(t)
+	kubeconfigBefore, err := os.ReadFile(s.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	second, err := launch(s.dataDir, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.kill()
+	select {
+	case <-second.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("a second server on the same data dir still runs after 20s\n%s", tail(second.stderr.String(), 20))
+	}
+	t.Logf("the second server exited after %s: %v", time.Since(start).Round(time.Millisecond), second.exitErr)
+	if second.cmd.ProcessState.ExitCode() == 0 {
+		t.Errorf("the second server exited 0, want a failure")
+	}
+	msg := second.stderr.String() + second.stdout.String()
+	if !strings.Contains(msg, s.dataDir) || !strings.Contains(msg, "lock") || !strings.Contains(msg, strconv.Itoa(s.cmd.Process.Pid)) {
+		t.Errorf("the second server's message does not name the data dir, the lock and the holder (pid %d):\n%s", s.cmd.Process.Pid, msg)
+	}
+	t.Logf("its message: %s", strings.TrimSpace(msg))
+
+	// The first is untouched: it serves, its kubeconfig was not rewritten.
+	if code, body := s.curl(t, curlReq{path: "/readyz", noToken: true}); code != http.StatusOK {
+		t.Errorf("the first server's /readyz: %d %s", code, body)
+	}
+	if got := names(s.kubectl(t, "get", "mj", "-n", seedNS, "-o", "name")); !slices.Equal(got, []string{seedName}) {
+		t.Errorf("the first server lists %q, want [%s]", got, seedName)
+	}
+	if after, _ := os.ReadFile(s.kubeconfig); !bytes.Equal(after, kubeconfigBefore) {
+		t.Errorf("the failed second start rewrote %s", s.kubeconfig)
+	}
+}
+
+// TestRestartKeepsEverything stops a server with SIGTERM and starts it again
+// on the same data dir: every object, the token and the certificate survive.
+func TestRestartKeepsEverything(t *testing.T) {
+	dataDir, err := os.MkdirTemp("", "mje2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dataDir)
+	s, err := startServer(dataDir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.kill() }()
+	dumpOnFailure(t, s)
+	t.Logf("cold start (empty data dir) to /readyz: %s", s.readyAfter.Round(time.Millisecond))
+
+	var all strings.Builder
+	for _, j := range []job{{name: "r1", ns: "e2e-r1", workers: 3}, {name: "r2", ns: "e2e-r1", slots: 2}, {name: "r3", ns: "e2e-r2", cleanPod: "All", labels: map[string]string{"keep": "yes"}}} {
+		all.WriteString("---\n" + j.yaml())
+	}
+	s.kubectlIn(t, all.String(), "create", "-f", "-")
+	s.kubectl(t, "create", "-f", filepath.Join(repoRoot, seedManifest))
+	s.kubectl(t, "patch", "mj", "r1", "-n", "e2e-r1", "--subresource=status", "--type=merge", "-p",
+		`{"status":{"conditions":[{"type":"Running","status":"True"}],"replicaStatuses":{"Worker":{"active":3}}}}`)
+	s.kubectl(t, "delete", "mj", "r2", "-n", "e2e-r1")
+	before := listAll(t, s)
+	if len(before) != 3 {
+		t.Fatalf("want 3 objects before the restart, got %q", before)
+	}
+	kubeconfigBefore, err := os.ReadFile(s.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenBefore, port := s.token, s.port
+
+	exit, took, err := s.stop()
+	if err != nil {
+		t.Fatalf("SIGTERM: %v\n%s", err, tail(s.stderr.String(), 30))
+	}
+	t.Logf("stopped by SIGTERM in %s", took.Round(time.Millisecond))
+	if exit != 0 {
+		t.Errorf("exit code after SIGTERM = %d, want 0", exit)
+	}
+	log := s.stderr.String()
+	if !strings.Contains(log, etcdStopped) {
+		t.Errorf("the log does not say %q:\n%s", etcdStopped, tail(log, 30))
+	}
+	// The API server drains first, then etcd stops.
+	drained := strings.LastIndex(log, "Stopped listening on")
+	if drained < 0 || drained > strings.Index(log, etcdStopped) {
+		t.Errorf("want the API server to stop listening before etcd stops:\n%s", tail(log, 30))
+	}
+
+	// The same command again, as a user would restart it.
+	first := s
+	s, err = startServer(dataDir, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dumpOnFailure(t, s)
+	t.Logf("restart on the same data dir to /readyz: %s (first start %s)", s.readyAfter.Round(time.Millisecond), first.readyAfter.Round(time.Millisecond))
+	if s.token != tokenBefore {
+		t.Errorf("the restart made a new admin token")
+	}
+	if after, _ := os.ReadFile(s.kubeconfig); !bytes.Equal(after, kubeconfigBefore) {
+		t.Errorf("the restart changed the admin kubeconfig (token, certificate or address)")
+	}
+	after := listAll(t, s)
+	if !slices.Equal(after, before) {
+		t.Errorf("objects after the restart:\n  %s\nbefore:\n  %s", strings.Join(after, "\n  "), strings.Join(before, "\n  "))
+	}
+	if got := s.kubectl(t, "get", "mj", "r1", "-n", "e2e-r1", "-o", "jsonpath={.status.conditions[0].type}/{.status.replicaStatuses.Worker.active}"); got != "Running/3" {
+		t.Errorf("r1's status after the restart: %q, want Running/3", got)
+	}
+	// Still writable, and resource versions keep growing.
+	s.kubectlIn(t, job{name: "r4", ns: "e2e-r2"}.yaml(), "create", "-f", "-")
+	rv4, _ := strconv.ParseInt(s.kubectl(t, "get", "mj", "r4", "-n", "e2e-r2", "-o", "jsonpath={.metadata.resourceVersion}"), 10, 64)
+	for _, line := range before {
+		f := strings.Fields(line)
+		if rv, _ := strconv.ParseInt(f[len(f)-1], 10, 64); rv >= rv4 {
+			t.Errorf("a write after the restart got resourceVersion %d, not above %s", rv4, line)
+		}
+	}
+	// A client from before the restart (the old kubeconfig file) still works.
+	if rows := table(s.kubectl(t, "get", "mj", "-n", seedNS)); len(rows) != 2 || rows[1][0] != seedName {
+		t.Errorf("kubectl get mj -n %s after the restart: %q", seedNS, rows)
+	}
+	if exit, _, err := s.stop(); err != nil || exit != 0 {
+		t.Errorf("stopping the restarted server: exit %d, %v", exit, err)
+	}
+}
+
+// listAll returns one line per object: namespace/name uid generation
+// spec-and-status digest resourceVersion, sorted.
+func listAll(t *testing.T, s *server) []string {
+	t.Helper()
+	out := s.kubectl(t, "get", "mj", "-A", "-o",
+		`jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.metadata.uid} {.metadata.generation} {.metadata.labels} {.spec} {.status} {.metadata.resourceVersion}{"\n"}{end}`)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	sort.Strings(lines)
+	return lines
+}
+
+// TestColdStarts measures $MPIJOB_E2E_COLD_STARTS fresh starts to /readyz.
+func TestColdStarts(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("MPIJOB_E2E_COLD_STARTS"))
+	if n <= 0 {
+		t.Skip("set MPIJOB_E2E_COLD_STARTS=N to measure N cold starts (the other tests log theirs)")
+	}
+	var times []time.Duration
+	for i := 0; i < n; i++ {
+		dataDir, err := os.MkdirTemp("", "mje2e")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := startServer(dataDir, 0)
+		if err != nil {
+			os.RemoveAll(dataDir)
+			t.Fatal(err)
+		}
+		times = append(times, s.readyAfter)
+		s.kill()
+		os.RemoveAll(dataDir)
+		t.Logf("cold start %d: %s", i+1, s.readyAfter.Round(time.Millisecond))
+	}
+	slices.Sort(times)
+	t.Logf("cold start to /readyz over %d runs: median %s, min %s, max %s", n,
+		times[n/2].Round(time.Millisecond), times[0].Round(time.Millisecond), times[n-1].Round(time.Millisecond))
+}
