@@ -1,0 +1,404 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+var (
+	wantVerbs       = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+	wantStatusVerbs = []string{"get", "patch", "update"}
+)
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+func decode(t testing.TB, r response, into interface{}) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, into); err != nil {
+		t.Fatalf("%s: %v: %s", r.req, err, truncate(r.Body))
+	}
+}
+
+func testDiscovery(t *testing.T, e *env) {
+	t.Run("APIGroupList", func(t *testing.T) {
+		r := e.do(t, req{method: "GET", path: "/apis"})
+		expect(t, r, http.StatusOK)
+		var list metav1.APIGroupList
+		decode(t, r, &list)
+		if list.Kind != "APIGroupList" {
+			t.Errorf("/apis kind = %q", list.Kind)
+		}
+		var found *metav1.APIGroup
+		for i := range list.Groups {
+			if list.Groups[i].Name == "kubeflow.org" {
+				found = &list.Groups[i]
+			}
+		}
+		if found == nil {
+			t.Fatalf("/apis does not list kubeflow.org: %s", r.Body)
+		}
+		checkGroup(t, *found)
+	})
+
+	t.Run("APIGroup", func(t *testing.T) {
+		r := e.do(t, req{method: "GET", path: "/apis/kubeflow.org"})
+		expect(t, r, http.StatusOK)
+		var g metav1.APIGroup
+		decode(t, r, &g)
+		if g.Kind != "APIGroup" {
+			t.Errorf("kind = %q", g.Kind)
+		}
+		checkGroup(t, g)
+	})
+
+	t.Run("APIResourceList", func(t *testing.T) {
+		r := e.do(t, req{method: "GET", path: groupVersionPath})
+		expect(t, r, http.StatusOK)
+		var l metav1.APIResourceList
+		decode(t, r, &l)
+		if l.Kind != "APIResourceList" || l.GroupVersion != "kubeflow.org/v1alpha2" {
+			t.Errorf("kind/groupVersion = %q/%q", l.Kind, l.GroupVersion)
+		}
+		byName := map[string]metav1.APIResource{}
+		for _, res := range l.APIResources {
+			byName[res.Name] = res
+		}
+		if len(byName) != 2 {
+			t.Errorf("resources = %v, want mpijobs and mpijobs/status", l.APIResources)
+		}
+		mj, ok := byName["mpijobs"]
+		if !ok {
+			t.Fatalf("no mpijobs in %s", r.Body)
+		}
+		if !mj.Namespaced || mj.Kind != "MPIJob" || mj.SingularName != "mpijob" {
+			t.Errorf("mpijobs namespaced/kind/singularName = %v/%q/%q", mj.Namespaced, mj.Kind, mj.SingularName)
+		}
+		if got := sorted(mj.Verbs); !slices.Equal(got, wantVerbs) {
+			t.Errorf("mpijobs verbs = %v, want %v", got, wantVerbs)
+		}
+		if got := sorted(mj.ShortNames); !slices.Equal(got, []string{"mj", "mpij"}) {
+			t.Errorf("shortNames = %v, want [mj mpij]", got)
+		}
+		if !slices.Equal(mj.Categories, []string{"kubeflow"}) {
+			t.Errorf("categories = %v, want [kubeflow]", mj.Categories)
+		}
+		if mj.StorageVersionHash == "" {
+			t.Errorf("mpijobs has no storageVersionHash")
+		}
+		st, ok := byName["mpijobs/status"]
+		if !ok {
+			t.Fatalf("no mpijobs/status in %s", r.Body)
+		}
+		if !st.Namespaced || st.Kind != "MPIJob" {
+			t.Errorf("mpijobs/status namespaced/kind = %v/%q", st.Namespaced, st.Kind)
+		}
+		if got := sorted(st.Verbs); !slices.Equal(got, wantStatusVerbs) {
+			t.Errorf("mpijobs/status verbs = %v, want %v", got, wantStatusVerbs)
+		}
+	})
+
+	t.Run("Aggregated", func(t *testing.T) {
+		const accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+		r := e.do(t, req{method: "GET", path: "/apis", accept: accept + ",application/json"})
+		expect(t, r, http.StatusOK)
+		if ct := r.Header.Get("Content-Type"); !strings.Contains(ct, "as=APIGroupDiscoveryList") {
+			t.Fatalf("Content-Type = %q, want the aggregated discovery document", ct)
+		}
+		var list apidiscoveryv2.APIGroupDiscoveryList
+		decode(t, r, &list)
+		if list.Kind != "APIGroupDiscoveryList" || list.APIVersion != "apidiscovery.k8s.io/v2" {
+			t.Errorf("kind/apiVersion = %q/%q", list.Kind, list.APIVersion)
+		}
+		var group *apidiscoveryv2.APIGroupDiscovery
+		for i := range list.Items {
+			if list.Items[i].Name == "kubeflow.org" {
+				group = &list.Items[i]
+			}
+		}
+		if group == nil {
+			t.Fatalf("kubeflow.org not in the aggregated discovery: %s", truncate(r.Body))
+		}
+		if len(group.Versions) != 1 || group.Versions[0].Version != "v1alpha2" {
+			t.Fatalf("versions = %+v, want v1alpha2", group.Versions)
+		}
+		v := group.Versions[0]
+		if v.Freshness != "" && v.Freshness != apidiscoveryv2.DiscoveryFreshnessCurrent {
+			t.Errorf("freshness = %q", v.Freshness)
+		}
+		if len(v.Resources) != 1 {
+			t.Fatalf("resources = %+v, want mpijobs", v.Resources)
+		}
+		res := v.Resources[0]
+		if res.Resource != "mpijobs" || res.SingularResource != "mpijob" || res.Scope != apidiscoveryv2.ScopeNamespace {
+			t.Errorf("resource/singular/scope = %q/%q/%q", res.Resource, res.SingularResource, res.Scope)
+		}
+		// kube-apiserver fills responseKind from the legacy APIResource, whose
+		// group and version are empty for the group version's own kinds
+		// (deployments in apps/v1 too); the kind is always set.
+		if res.ResponseKind == nil || res.ResponseKind.Kind != "MPIJob" ||
+			(res.ResponseKind.Group != "" && res.ResponseKind.Group != "kubeflow.org") ||
+			(res.ResponseKind.Version != "" && res.ResponseKind.Version != "v1alpha2") {
+			t.Errorf("responseKind = %+v", res.ResponseKind)
+		}
+		if got := sorted(res.Verbs); !slices.Equal(got, wantVerbs) {
+			t.Errorf("verbs = %v, want %v", got, wantVerbs)
+		}
+		if got := sorted(res.ShortNames); !slices.Equal(got, []string{"mj", "mpij"}) {
+			t.Errorf("shortNames = %v", got)
+		}
+		if !slices.Equal(res.Categories, []string{"kubeflow"}) {
+			t.Errorf("categories = %v", res.Categories)
+		}
+		if len(res.Subresources) != 1 || res.Subresources[0].Subresource != "status" {
+			t.Fatalf("subresources = %+v, want status", res.Subresources)
+		}
+		sub := res.Subresources[0]
+		if got := sorted(sub.Verbs); !slices.Equal(got, wantStatusVerbs) {
+			t.Errorf("status verbs = %v", got)
+		}
+		// kube-apiserver leaves the group and version of a subresource of
+		// the parent's kind empty (deployments/status too); the kind is set.
+		if sub.ResponseKind == nil || sub.ResponseKind.Kind != "MPIJob" ||
+			(sub.ResponseKind.Group != "" && sub.ResponseKind.Group != "kubeflow.org") ||
+			(sub.ResponseKind.Version != "" && sub.ResponseKind.Version != "v1alpha2") {
+			t.Errorf("status responseKind = %+v", sub.ResponseKind)
+		}
+	})
+}
+
+func checkGroup(t *testing.T, g metav1.APIGroup) {
+	t.Helper()
+	if len(g.Versions) != 1 || g.Versions[0].GroupVersion != "kubeflow.org/v1alpha2" || g.Versions[0].Version != "v1alpha2" {
+		t.Errorf("versions = %+v, want kubeflow.org/v1alpha2", g.Versions)
+	}
+	if g.PreferredVersion.GroupVersion != "kubeflow.org/v1alpha2" {
+		t.Errorf("preferredVersion = %+v", g.PreferredVersion)
+	}
+}
+
+// schemaRef returns the definition name a property refers to, directly or
+// through allOf (OpenAPI v3 wraps $ref to carry a default).
+func schemaRef(prop obj) string {
+	if ref, ok := prop["$ref"].(string); ok {
+		return ref[strings.LastIndex(ref, "/")+1:]
+	}
+	if all, ok := prop["allOf"].([]interface{}); ok && len(all) > 0 {
+		return schemaRef(all[0].(obj))
+	}
+	return ""
+}
+
+func requiredOf(def obj) []string {
+	var out []string
+	req, _ := def["required"].([]interface{})
+	for _, r := range req {
+		out = append(out, r.(string))
+	}
+	return out
+}
+
+func checkGVKExtension(t *testing.T, def obj, where string) {
+	t.Helper()
+	gvks, _ := def["x-kubernetes-group-version-kind"].([]interface{})
+	for _, g := range gvks {
+		m := g.(obj)
+		if m["group"] == "kubeflow.org" && m["version"] == "v1alpha2" && m["kind"] == "MPIJob" {
+			return
+		}
+	}
+	t.Errorf("%s: MPIJob has no x-kubernetes-group-version-kind kubeflow.org/v1alpha2 MPIJob: %v", where, def["x-kubernetes-group-version-kind"])
+}
+
+// checkModel checks the MPIJob model and the required fields the spec
+// documents (§3, §6).
+func checkModel(t *testing.T, defs obj, where string) {
+	t.Helper()
+	const mpijob = "org.kubeflow.v1alpha2.MPIJob"
+	def, ok := defs[mpijob].(obj)
+	if !ok {
+		var names []string
+		for k := range defs {
+			if strings.Contains(k, "kubeflow") {
+				names = append(names, k)
+			}
+		}
+		t.Fatalf("%s: no %s definition; kubeflow definitions: %v", where, mpijob, names)
+	}
+	checkGVKExtension(t, def, where)
+	props, _ := def["properties"].(obj)
+	for _, p := range []string{"apiVersion", "kind", "metadata", "spec", "status"} {
+		if _, ok := props[p]; !ok {
+			t.Errorf("%s: MPIJob has no property %s", where, p)
+		}
+	}
+	specName := schemaRef(props["spec"].(obj))
+	statusName := schemaRef(props["status"].(obj))
+	if specName != "org.kubeflow.v1alpha2.MPIJobSpec" || statusName != "org.kubeflow.v1alpha2.JobStatus" {
+		t.Errorf("%s: spec/status refer to %q/%q", where, specName, statusName)
+	}
+	spec, _ := defs[specName].(obj)
+	if !slices.Contains(requiredOf(spec), "mpiReplicaSpecs") {
+		t.Errorf("%s: %s required = %v, want mpiReplicaSpecs", where, specName, requiredOf(spec))
+	}
+	specProps, _ := spec["properties"].(obj)
+	for _, p := range []string{"slotsPerWorker", "backoffLimit", "activeDeadlineSeconds", "cleanPodPolicy",
+		"mpiReplicaSpecs", "mainContainer", "runPolicy", "mpiDistribution"} {
+		if _, ok := specProps[p]; !ok {
+			t.Errorf("%s: %s has no property %s", where, specName, p)
+		}
+	}
+	status, _ := defs[statusName].(obj)
+	req := requiredOf(status)
+	if !slices.Contains(req, "conditions") || !slices.Contains(req, "replicaStatuses") {
+		t.Errorf("%s: %s required = %v, want conditions and replicaStatuses", where, statusName, req)
+	}
+	if list, ok := defs["org.kubeflow.v1alpha2.MPIJobList"].(obj); !ok {
+		t.Errorf("%s: no MPIJobList definition", where)
+	} else if r := requiredOf(list); !slices.Contains(r, "items") {
+		t.Errorf("%s: MPIJobList required = %v, want items", where, r)
+	}
+}
+
+func testOpenAPI(t *testing.T, e *env) {
+	t.Run("V2", func(t *testing.T) {
+		r := e.do(t, req{method: "GET", path: "/openapi/v2"})
+		expect(t, r, http.StatusOK)
+		doc := r.object(t)
+		defs, _ := doc["definitions"].(obj)
+		checkModel(t, defs, "/openapi/v2")
+		paths, _ := doc["paths"].(obj)
+		for _, p := range []string{
+			"/apis/kubeflow.org/v1alpha2/namespaces/{namespace}/mpijobs",
+			"/apis/kubeflow.org/v1alpha2/namespaces/{namespace}/mpijobs/{name}",
+			"/apis/kubeflow.org/v1alpha2/namespaces/{namespace}/mpijobs/{name}/status",
+			"/apis/kubeflow.org/v1alpha2/mpijobs",
+		} {
+			if _, ok := paths[p]; !ok {
+				t.Errorf("/openapi/v2 has no path %s", p)
+			}
+		}
+	})
+	t.Run("V3", func(t *testing.T) {
+		r := e.do(t, req{method: "GET", path: "/openapi/v3"})
+		expect(t, r, http.StatusOK)
+		index, _ := r.object(t)["paths"].(obj)
+		entry, ok := index["apis/kubeflow.org/v1alpha2"].(obj)
+		if !ok {
+			t.Fatalf("/openapi/v3 does not list apis/kubeflow.org/v1alpha2: %s", truncate(r.Body))
+		}
+		if u, _ := entry["serverRelativeURL"].(string); !strings.HasPrefix(u, "/openapi/v3/apis/kubeflow.org/v1alpha2") {
+			t.Errorf("serverRelativeURL = %q", u)
+		}
+		r = e.do(t, req{method: "GET", path: "/openapi/v3/apis/kubeflow.org/v1alpha2"})
+		expect(t, r, http.StatusOK)
+		doc := r.object(t)
+		schemas, _ := mustGet(t, doc, "components", "schemas").(obj)
+		checkModel(t, schemas, "/openapi/v3")
+		paths, _ := doc["paths"].(obj)
+		if _, ok := paths["/apis/kubeflow.org/v1alpha2/namespaces/{namespace}/mpijobs/{name}/status"]; !ok {
+			t.Errorf("/openapi/v3 has no status path")
+		}
+	})
+}
+
+func testTable(t *testing.T, e *env) {
+	const ns = "table-ns"
+	const accept = "application/json;as=Table;v=v1;g=meta.k8s.io"
+	e.create(t, job(t, ns, "mpi-test"))
+	cur := e.read(t, ns, "mpi-test")
+	cur["status"] = seedStatus(t)
+	expect(t, e.do(t, req{method: "PUT", path: objPath(ns, "mpi-test") + "/status", body: cur}), http.StatusOK)
+	unset := job(t, ns, "bare")
+	del(t, unset, "spec", "slotsPerWorker")
+	e.create(t, unset)
+
+	wantColumns := []struct {
+		name     string
+		priority int32
+	}{
+		{"NAME", 0}, {"STATE", 0}, {"WORKERS", 0}, {"AGE", 0}, {"SLOTS", 1}, {"LAUNCHER IMAGE", 1},
+	}
+	check := func(t *testing.T, path string, wantRows int) metav1.Table {
+		r := e.do(t, req{method: "GET", path: path, accept: accept})
+		expect(t, r, http.StatusOK)
+		var tbl metav1.Table
+		decode(t, r, &tbl)
+		if tbl.Kind != "Table" || tbl.APIVersion != "meta.k8s.io/v1" {
+			t.Fatalf("kind/apiVersion = %q/%q: %s", tbl.Kind, tbl.APIVersion, truncate(r.Body))
+		}
+		if len(tbl.ColumnDefinitions) != len(wantColumns) {
+			t.Fatalf("columns = %+v", tbl.ColumnDefinitions)
+		}
+		for i, c := range wantColumns {
+			got := tbl.ColumnDefinitions[i]
+			if strings.ToUpper(got.Name) != c.name || got.Priority != c.priority {
+				t.Errorf("column %d = %q priority %d, want %s priority %d", i, got.Name, got.Priority, c.name, c.priority)
+			}
+		}
+		if len(tbl.Rows) != wantRows {
+			t.Fatalf("rows = %d, want %d", len(tbl.Rows), wantRows)
+		}
+		if tbl.ResourceVersion == "" {
+			t.Errorf("table has no resourceVersion")
+		}
+		return tbl
+	}
+	t.Run("List", func(t *testing.T) {
+		tbl := check(t, nsPath(ns), 2)
+		byName := map[string][]interface{}{}
+		for _, row := range tbl.Rows {
+			if len(row.Cells) != len(wantColumns) {
+				t.Fatalf("row %v has %d cells", row.Cells, len(row.Cells))
+			}
+			byName[row.Cells[0].(string)] = row.Cells
+		}
+		seed := byName["mpi-test"]
+		if seed == nil {
+			t.Fatalf("no mpi-test row: %+v", tbl.Rows)
+		}
+		if seed[1] != "Succeeded" || seed[2] != float64(2) || seed[4] != float64(1) ||
+			seed[5] != "100.79.1.215:20202/paas_cci_w00427225/horovod-mxnet:mnist" {
+			t.Errorf("mpi-test row = %v, want [mpi-test Succeeded 2 <age> 1 <image>]", seed)
+		}
+		if age, _ := seed[3].(string); age == "" || age == "<unknown>" {
+			t.Errorf("age cell = %v", seed[3])
+		}
+		bare := byName["bare"]
+		if bare == nil {
+			t.Fatalf("no bare row")
+		}
+		if bare[1] != "" || bare[4] != nil {
+			t.Errorf("bare row = %v, want an empty state and no slots", bare)
+		}
+	})
+	t.Run("Get", func(t *testing.T) {
+		tbl := check(t, objPath(ns, "mpi-test"), 1)
+		if tbl.Rows[0].Cells[0] != "mpi-test" {
+			t.Errorf("row = %v", tbl.Rows[0].Cells)
+		}
+		// Objects in rows are partial metadata by default, as kubectl asks.
+		var pom metav1.PartialObjectMetadata
+		if err := json.Unmarshal(tbl.Rows[0].Object.Raw, &pom); err != nil || pom.Kind != "PartialObjectMetadata" || pom.Name != "mpi-test" {
+			t.Errorf("row object = %s (%v)", tbl.Rows[0].Object.Raw, err)
+		}
+	})
+	t.Run("IncludeObjectNone", func(t *testing.T) {
+		r := e.do(t, req{method: "GET", path: nsPath(ns) + "?includeObject=None", accept: accept})
+		expect(t, r, http.StatusOK)
+		var tbl metav1.Table
+		decode(t, r, &tbl)
+		if len(tbl.Rows) != 2 || tbl.Rows[0].Object.Raw != nil {
+			t.Errorf("includeObject=None rows = %+v", tbl.Rows)
+		}
+	})
+}
