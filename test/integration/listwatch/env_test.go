@@ -28,7 +28,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
@@ -298,25 +297,4 @@ func mustParseRV(t testing.TB, rv string) uint64 {
 		t.Fatalf("resourceVersion %q is not a number: %v", rv, err)
 	}
 	return v
-}
-
-// statusOf returns the Status of a client error, failing when err is not one.
-func statusOf(t testing.TB, err error) metav1.Status {
-	t.Helper()
-	var se apierrors.APIStatus
-	if err == nil {
-		t.Fatalf("expected an error, got none")
-	}
-	if !asAPIStatus(err, &se) {
-		t.Fatalf("not an API status error: %T %v", err, err)
-	}
-	return se.Status()
-}
-
-func asAPIStatus(err error, out *apierrors.APIStatus) bool {
-	s, ok := err.(apierrors.APIStatus)
-	if ok {
-		*out = s
-	}
-	return ok
 }
