@@ -3,9 +3,12 @@
 package apiserver
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 
@@ -53,13 +56,20 @@ func (c *Config) Complete() CompletedConfig {
 
 // New builds the server and installs the kubeflow.org API group.
 func (c CompletedConfig) New() (*Server, error) {
+	mpijobs, status, err := mpijobstorage.NewREST(Scheme, c.GenericConfig.RESTOptionsGetter,
+		mpijobstorage.Options{NoGarbageCollector: c.ExtraConfig.NoGarbageCollector})
+	if err != nil {
+		return nil, fmt.Errorf("creating the mpijobs storage: %w", err)
+	}
+	c.wrapHandlerChain(mpijobs)
 	generic, err := c.GenericConfig.New("mpijob-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, err
 	}
-	groupInfo, err := c.apiGroupInfo()
-	if err != nil {
-		return nil, err
+	groupInfo := genericapiserver.NewDefaultAPIGroupInfo(kubeflow.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	groupInfo.VersionedResourcesStorageMap[v1alpha2.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		"mpijobs":        mpijobs,
+		"mpijobs/status": status,
 	}
 	if err := generic.InstallAPIGroup(&groupInfo); err != nil {
 		return nil, fmt.Errorf("installing the %s API group: %w", kubeflow.GroupName, err)
@@ -67,16 +77,16 @@ func (c CompletedConfig) New() (*Server, error) {
 	return &Server{GenericAPIServer: generic}, nil
 }
 
-func (c CompletedConfig) apiGroupInfo() (genericapiserver.APIGroupInfo, error) {
-	info := genericapiserver.NewDefaultAPIGroupInfo(kubeflow.GroupName, Scheme, metav1.ParameterCodec, Codecs)
-	mpijobs, status, err := mpijobstorage.NewREST(Scheme, c.GenericConfig.RESTOptionsGetter,
-		mpijobstorage.Options{NoGarbageCollector: c.ExtraConfig.NoGarbageCollector})
-	if err != nil {
-		return info, fmt.Errorf("creating the mpijobs storage: %w", err)
+// wrapHandlerChain puts the MPIJob-specific filters between the generic
+// handler chain (authentication, authorization, audit, limits) and the API
+// handlers.
+func (c CompletedConfig) wrapHandlerChain(mpijobs *mpijobstorage.REST) {
+	build := c.GenericConfig.BuildHandlerChainFunc
+	get := func(ctx context.Context, name string) (runtime.Object, error) {
+		return mpijobs.Get(ctx, name, &metav1.GetOptions{})
 	}
-	info.VersionedResourcesStorageMap[v1alpha2.SchemeGroupVersion.Version] = map[string]rest.Storage{
-		"mpijobs":        mpijobs,
-		"mpijobs/status": status,
+	maxBody := c.GenericConfig.MaxRequestBodyBytes
+	c.GenericConfig.BuildHandlerChainFunc = func(apiHandler http.Handler, cfg *genericapiserver.Config) http.Handler {
+		return build(withReplicaMapStrategicMerge(apiHandler, get, maxBody), cfg)
 	}
-	return info, nil
 }

@@ -1,0 +1,206 @@
+package apiserver
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	kjson "sigs.k8s.io/json"
+
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+)
+
+// Strategic merge patch and maps of structs.
+//
+// MPIJob has two maps whose values are structs: spec.mpiReplicaSpecs and
+// status.replicaStatuses. The library's strategic merge walks Go struct
+// tags and cannot step into a map value ("data type is not struct"), so
+// `kubectl patch mj x -p '{"spec":{"mpiReplicaSpecs":{"Worker":{"replicas":3}}}}'`
+// (kubectl's default patch type) would be a 500. No built-in Kubernetes type
+// has such a map, so the library never needed to.
+//
+// withReplicaMapStrategicMerge rewrites such a patch before the library
+// sees it: it reads the object, merges each map entry of the patch into the
+// stored entry with the entry type's strategic-merge metadata (containers
+// merge by name, as in a pod template), and hands the library the same patch
+// with the merged map marked `$patch: replace` and the read resourceVersion
+// as a precondition. Everything else (other fields, field managers,
+// fieldValidation, dryRun, admission) stays the library's. If the object
+// changed in between, the library answers 409 and the filter starts over,
+// which is what the library's own patch loop does on a conflict.
+
+const (
+	strategicMergePatchRetries = 5
+	patchDirective             = "$patch"
+)
+
+// replicaMaps are the maps of structs in an MPIJob, with the type of their values.
+var replicaMaps = []struct {
+	path  []string
+	value interface{}
+}{
+	{[]string{"spec", "mpiReplicaSpecs"}, v1alpha2.ReplicaSpec{}},
+	{[]string{"status", "replicaStatuses"}, v1alpha2.ReplicaStatus{}},
+}
+
+type objectGetter func(ctx context.Context, name string) (runtime.Object, error)
+
+func withReplicaMapStrategicMerge(next http.Handler, get objectGetter, maxBodyBytes int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !isMPIJobStrategicMergePatch(req) {
+			next.ServeHTTP(w, req)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(req.Body, maxBodyBytes+1))
+		if err != nil || int64(len(body)) > maxBodyBytes {
+			// Let the handler answer as it always does (413 for a large body).
+			req.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), req.Body))
+			next.ServeHTTP(w, req)
+			return
+		}
+		patch := map[string]interface{}{}
+		if err := kjson.UnmarshalCaseSensitivePreserveInts(body, &patch); err != nil || !descendsIntoReplicaMap(patch) {
+			serveWithBody(next, w, req, body)
+			return
+		}
+		info, _ := genericapirequest.RequestInfoFrom(req.Context())
+		_, clientPrecondition, _ := nestedString(patch, "metadata", "resourceVersion")
+		for attempt := 1; ; attempt++ {
+			current, err := get(genericapirequest.WithNamespace(req.Context(), info.Namespace), info.Name)
+			if err != nil {
+				// Not found and the like: the handler gives its usual answer.
+				serveWithBody(next, w, req, body)
+				return
+			}
+			rewritten, err := mergeReplicaMaps(patch, current, !clientPrecondition)
+			if err != nil {
+				responsewriters.ErrorNegotiated(apierrors.NewBadRequest(err.Error()), Codecs,
+					v1alpha2.SchemeGroupVersion, w, req)
+				return
+			}
+			if clientPrecondition || attempt == strategicMergePatchRetries {
+				serveWithBody(next, w, req, rewritten)
+				return
+			}
+			rec := &bufferedResponse{header: http.Header{}}
+			serveWithBody(next, rec, req, rewritten)
+			if rec.status != http.StatusConflict {
+				rec.copyTo(w)
+				return
+			}
+		}
+	})
+}
+
+func isMPIJobStrategicMergePatch(req *http.Request) bool {
+	if req.Method != http.MethodPatch {
+		return false
+	}
+	mediaType, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if err != nil || mediaType != string(types.StrategicMergePatchType) {
+		return false
+	}
+	info, ok := genericapirequest.RequestInfoFrom(req.Context())
+	return ok && info.IsResourceRequest && info.APIGroup == kubeflow.GroupName &&
+		info.Resource == "mpijobs" && (info.Subresource == "" || info.Subresource == "status")
+}
+
+// descendsIntoReplicaMap tells whether the patch merges into an entry of a
+// replica map, the one thing the library cannot do. Replacing or deleting a
+// whole map or entry it handles by itself.
+func descendsIntoReplicaMap(patch map[string]interface{}) bool {
+	for _, m := range replicaMaps {
+		entries, ok := nestedMap(patch, m.path...)
+		if !ok {
+			continue
+		}
+		if _, directive := entries[patchDirective]; directive {
+			continue
+		}
+		for _, v := range entries {
+			if _, isMap := v.(map[string]interface{}); isMap {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mergeReplicaMaps returns the patch with every replica map merged into
+// current's and marked for replacement, and current's resourceVersion as a
+// precondition when withPrecondition is set.
+func mergeReplicaMaps(patch map[string]interface{}, current runtime.Object, withPrecondition bool) ([]byte, error) {
+	versioned, err := Scheme.ConvertToVersion(current, v1alpha2.SchemeGroupVersion)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := runtime.DefaultUnstructuredConverter.ToUnstructured(versioned)
+	if err != nil {
+		return nil, err
+	}
+	out := runtime.DeepCopyJSON(patch)
+	for _, m := range replicaMaps {
+		entries, ok := nestedMap(out, m.path...)
+		if !ok {
+			continue
+		}
+		if _, directive := entries[patchDirective]; directive {
+			continue
+		}
+		meta, err := strategicpatch.NewPatchMetaFromStruct(m.value)
+		if err != nil {
+			return nil, err
+		}
+		storedEntries, storedIsMap := nestedMap(stored, m.path...)
+		merged := map[string]interface{}{}
+		for k, v := range storedEntries {
+			merged[k] = v
+		}
+		for k, v := range entries {
+			entryPatch, isMap := v.(map[string]interface{})
+			switch {
+			case v == nil:
+				delete(merged, k)
+			case !isMap:
+				merged[k] = v // not an object: the library reports the type error
+			default:
+				storedEntry, _ := merged[k].(map[string]interface{})
+				result, err := strategicpatch.StrategicMergeMapPatchUsingLookupPatchMeta(storedEntry, entryPatch, meta)
+				if err != nil {
+					return nil, err
+				}
+				merged[k] = map[string]interface{}(result)
+			}
+		}
+		// With nothing stored (null), the library takes the patch's map as
+		// it is, and would drop a map that carries a directive.
+		if storedIsMap {
+			merged[patchDirective] = "replace"
+		}
+		setNested(out, merged, m.path...)
+	}
+	if withPrecondition {
+		rv := versioned.(metav1.Object).GetResourceVersion()
+		setNested(out, rv, "metadata", "resourceVersion")
+	}
+	return kjsonMarshal(out)
+}
+
+func serveWithBody(next http.Handler, w http.ResponseWriter, req *http.Request, body []byte) {
+	r := req.Clone(req.Context())
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	next.ServeHTTP(w, r)
+}
