@@ -28,5 +28,6 @@ func TestAPI(t *testing.T) {
 	t.Run("Discovery", func(t *testing.T) { testDiscovery(t, e) })
 	t.Run("OpenAPI", func(t *testing.T) { testOpenAPI(t, e) })
 	t.Run("Table", func(t *testing.T) { testTable(t, e) })
+	t.Run("ContentNegotiation", func(t *testing.T) { testContentNegotiation(t, e) })
 	t.Run("Auth", func(t *testing.T) { testAuth(t, e, creds) })
 }

@@ -402,3 +402,34 @@ func testTable(t *testing.T, e *env) {
 		}
 	})
 }
+
+// testContentNegotiation: a client that prefers protobuf and accepts JSON
+// (client-go's protobuf content type with a JSON fallback) gets an answer,
+// as from kube-apiserver: protobuf it can decode, or JSON.
+func testContentNegotiation(t *testing.T, e *env) {
+	const ns = "negotiation-ns"
+	e.create(t, job(t, ns, "a"))
+	for _, path := range []string{nsPath(ns), objPath(ns, "a")} {
+		r := e.do(t, req{method: "GET", path: path, accept: "application/vnd.kubernetes.protobuf, application/json"})
+		ct := r.Header.Get("Content-Type")
+		if r.Code != http.StatusOK {
+			t.Errorf("GET %s preferring protobuf with a JSON fallback: want 200, got %d %s: %q", path, r.Code, ct, truncate(r.Body))
+			continue
+		}
+		if strings.HasPrefix(ct, "application/json") && !json.Valid(r.Body) {
+			t.Errorf("GET %s: invalid JSON", path)
+		}
+	}
+	// Protobuf alone: served, or refused with 406 - never a 5xx.
+	r := e.do(t, req{method: "GET", path: nsPath(ns), accept: "application/vnd.kubernetes.protobuf"})
+	if r.Code != http.StatusOK && r.Code != http.StatusNotAcceptable {
+		t.Errorf("GET preferring protobuf only: want 200 or 406, got %d", r.Code)
+	}
+	// The metadata-only lists the garbage collector and namespace
+	// controller use.
+	r = e.do(t, req{method: "GET", path: nsPath(ns), accept: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"})
+	expect(t, r, http.StatusOK)
+	if k := r.object(t)["kind"]; k != "PartialObjectMetadataList" {
+		t.Errorf("kind = %v, want PartialObjectMetadataList", k)
+	}
+}

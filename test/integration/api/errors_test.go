@@ -116,6 +116,34 @@ func testErrors(t *testing.T, e *env) {
 		}
 	})
 
+	t.Run("UnsupportedMediaType", func(t *testing.T) {
+		const ns = "err-media"
+		e.create(t, job(t, ns, "exists"))
+		before := e.etcdGet(t, ns, "exists")
+		body, _ := json.Marshal(job(t, ns, "text"))
+		r := e.do(t, req{method: "POST", path: nsPath(ns), body: body, contentType: "text/plain"})
+		expectStatus(t, r, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, "unknown format", "application/json")
+		e.expectNotInEtcd(t, ns, "text")
+		// application/json is not a patch type.
+		r = e.do(t, req{method: "PATCH", path: objPath(ns, "exists"), body: `{"spec":{"slotsPerWorker":2}}`, contentType: contentJSON})
+		expectStatus(t, r, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType)
+		e.expectEtcdUnchanged(t, ns, "exists", before)
+	})
+
+	// Without apiVersion and kind the body is taken as the URL's kind, as
+	// kube-apiserver does.
+	t.Run("TypeMetaFromURL", func(t *testing.T) {
+		const ns = "err-typemeta"
+		o := job(t, ns, "untyped")
+		delete(o, "apiVersion")
+		delete(o, "kind")
+		r := e.do(t, req{method: "POST", path: nsPath(ns), body: o})
+		expect(t, r, http.StatusCreated)
+		if got := r.object(t); got["kind"] != "MPIJob" || got["apiVersion"] != "kubeflow.org/v1alpha2" {
+			t.Errorf("kind/apiVersion = %v/%v", got["kind"], got["apiVersion"])
+		}
+	})
+
 	t.Run("WrongKindOrVersion", func(t *testing.T) {
 		const ns = "err-kind"
 		e.create(t, job(t, ns, "exists"))

@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 // testRoundTrip: what a client writes is what it reads back (DESIGN §4).
@@ -127,6 +132,33 @@ func testRoundTrip(t *testing.T, e *env) {
 		}
 		if d := diff(exItem["status"], item["status"]); d != "" {
 			t.Errorf("item status differs from the example's (-want +got):\n%s", d)
+		}
+	})
+
+	// The seed file itself, POSTed as YAML (kubectl create --raw, curl).
+	t.Run("CreateFromYAML", func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join(repoRoot(t), "artifacts", "mpijobs", "mpi-test.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.do(t, req{method: "POST", path: nsPath("kube-test-yaml"), contentType: "application/yaml",
+			body: strings.Replace(string(data), "namespace: kube-test", "namespace: kube-test-yaml", 1)})
+		expect(t, r, http.StatusCreated)
+		if d := diff(want, e.read(t, "kube-test-yaml", name)["spec"]); d != "" {
+			t.Errorf("spec of the YAML-created seed differs (-want +got):\n%s", d)
+		}
+		// And read back as YAML.
+		r = e.do(t, req{method: "GET", path: objPath("kube-test-yaml", name), accept: "application/yaml"})
+		expect(t, r, http.StatusOK)
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/yaml") {
+			t.Errorf("Content-Type = %q, want application/yaml", ct)
+		}
+		var back obj
+		if err := yaml.Unmarshal(r.Body, &back); err != nil {
+			t.Fatalf("YAML response: %v", err)
+		}
+		if d := diff(want, back["spec"]); d != "" {
+			t.Errorf("spec read as YAML differs (-want +got):\n%s", d)
 		}
 	})
 
