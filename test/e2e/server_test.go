@@ -262,30 +262,3 @@ func listAll(t *testing.T, s *server) []string {
 	sort.Strings(lines)
 	return lines
 }
-
-// TestColdStarts measures $MPIJOB_E2E_COLD_STARTS fresh starts to /readyz.
-func TestColdStarts(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv("MPIJOB_E2E_COLD_STARTS"))
-	if n <= 0 {
-		t.Skip("set MPIJOB_E2E_COLD_STARTS=N to measure N cold starts (the other tests log theirs)")
-	}
-	var times []time.Duration
-	for i := 0; i < n; i++ {
-		dataDir, err := os.MkdirTemp("", "mje2e")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := startServer(dataDir, 0)
-		if err != nil {
-			os.RemoveAll(dataDir)
-			t.Fatal(err)
-		}
-		times = append(times, s.readyAfter)
-		s.kill()
-		os.RemoveAll(dataDir)
-		t.Logf("cold start %d: %s", i+1, s.readyAfter.Round(time.Millisecond))
-	}
-	slices.Sort(times)
-	t.Logf("cold start to /readyz over %d runs: median %s, min %s, max %s", n,
-		times[n/2].Round(time.Millisecond), times[0].Round(time.Millisecond), times[n-1].Round(time.Millisecond))
-}
