@@ -43,13 +43,9 @@ func (o *AuthenticationOptions) AddFlags(fs *pflag.FlagSet) {
 			"The data directory's admin token is always accepted as well.")
 }
 
-// Validate reports flags that do not apply to standalone mode.
+// Validate reports invalid authentication flags.
 func (o *AuthenticationOptions) Validate() []error {
-	var errs []error
-	if o.Delegating.RemoteKubeConfigFile != "" {
-		errs = append(errs, fmt.Errorf("--authentication-kubeconfig delegates to a cluster and is not used in standalone mode"))
-	}
-	return errs
+	return o.Delegating.Validate()
 }
 
 // ApplyToStandalone sets up authentication without a cluster: client

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 	baseversion "k8s.io/component-base/version"
+
+	"github.com/mpijob/mpijob-apiserver/pkg/cmd/importer"
 )
 
 // NewCommand is the mpijob-apiserver command line.
@@ -36,5 +39,6 @@ func NewCommand(ctx context.Context, out io.Writer) *cobra.Command {
 	cmd.SetContext(ctx)
 	cmd.Flags().BoolVar(&printVersion, "version", false, "Print the version and exit.")
 	o.AddFlags(cmd.Flags())
+	cmd.AddCommand(importer.NewCommand(out, os.Stderr))
 	return cmd
 }

@@ -14,9 +14,9 @@ import (
 
 const openAPITitle = "mpijob-apiserver"
 
-// Config builds the server configuration for standalone mode, storing in the
-// etcd at etcdEndpoints and accepting, besides the flags' credentials, the
-// bearer tokens of adminTokenFile.
+// Config builds the server configuration for the mode, storing in the etcd
+// at etcdEndpoints. adminTokenFile (standalone only) holds bearer tokens
+// accepted besides the flags' credentials.
 func (o *Options) Config(etcdEndpoints []string, adminTokenFile string) (*apiserver.Config, error) {
 	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil,
 		[]net.IP{netutils.ParseIPSloppy("127.0.0.1"), netutils.ParseIPSloppy("::1")}); err != nil {
@@ -37,27 +37,20 @@ func (o *Options) Config(etcdEndpoints []string, adminTokenFile string) (*apiser
 	}
 	etcd := *o.Etcd
 	etcd.StorageConfig.Transport.ServerList = etcdEndpoints
-	if err := etcd.ApplyTo(&cfg.Config); err != nil {
-		return nil, err
+
+	var err error
+	if o.Mode == ModeAggregated {
+		err = o.applyAggregated(cfg, &etcd)
+	} else {
+		err = o.applyStandalone(cfg, &etcd, adminTokenFile)
 	}
-	if err := o.SecureServing.ApplyToConfig(&cfg.Config); err != nil {
-		return nil, err
-	}
-	if err := o.Authentication.ApplyToStandalone(&cfg.Authentication, cfg.SecureServing, adminTokenFile); err != nil {
-		return nil, err
-	}
-	cfg.Authorization.Authorizer = standaloneAuthorizer
-	// The server's own loopback client (used by server-side apply's
-	// OpenAPI and by post-start hooks) gets a private token.
-	genericapiserver.AuthorizeClientBearerToken(cfg.LoopbackClientConfig, &cfg.Authentication, &cfg.Authorization)
-	if err := o.Audit.ApplyTo(&cfg.Config); err != nil {
-		return nil, err
-	}
-	if err := o.Features.ApplyTo(&cfg.Config, nil, nil); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return &apiserver.Config{
 		GenericConfig: cfg,
-		ExtraConfig:   apiserver.ExtraConfig{NoGarbageCollector: true},
+		// Behind a cluster, its garbage collector finishes Foreground and
+		// Orphan deletions; standalone, nothing would.
+		ExtraConfig: apiserver.ExtraConfig{NoGarbageCollector: o.Mode != ModeAggregated},
 	}, nil
 }

@@ -23,6 +23,9 @@ import (
 const (
 	// ModeStandalone serves on its own with its own authentication.
 	ModeStandalone = "standalone"
+	// ModeAggregated serves behind kube-apiserver as an aggregated API: the
+	// cluster authenticates and authorizes, admission runs as in the cluster.
+	ModeAggregated = "aggregated"
 
 	defaultDataDir     = "_data"
 	defaultEtcdPrefix  = "/registry"
@@ -43,7 +46,17 @@ type Options struct {
 	Audit          *genericoptions.AuditOptions
 	Features       *genericoptions.FeatureOptions
 
+	// Used in aggregated mode only: SubjectAccessReview authorization, the
+	// core client (admission, API Priority and Fairness) and admission.
+	Authorization *genericoptions.DelegatingAuthorizationOptions
+	CoreAPI       *genericoptions.CoreAPIOptions
+	Admission     *genericoptions.AdmissionOptions
+
 	Out io.Writer
+
+	// flags remembers which flags were given, for defaults that depend on
+	// the mode.
+	flags *pflag.FlagSet
 }
 
 // NewOptions returns the defaults of every flag.
@@ -60,10 +73,10 @@ func NewOptions(out io.Writer) *Options {
 	serving.BindPort = defaultSecurePort
 	serving.BindAddress = netutils.ParseIPSloppy(defaultBindAddress)
 
-	features := genericoptions.NewFeatureOptions()
-	// API Priority and Fairness needs a core cluster for its configuration
-	// objects; standalone keeps the max-in-flight limits instead.
-	features.EnablePriorityAndFairness = false
+	// An aggregated server's client is kube-apiserver's proxy, which
+	// multiplexes many requests, watches among them, onto one HTTP/2
+	// connection.
+	serving.HTTP2MaxStreamsPerConnection = 1000
 
 	return &Options{
 		Mode:           ModeStandalone,
@@ -74,14 +87,20 @@ func NewOptions(out io.Writer) *Options {
 		EmbeddedEtcd:   embeddedetcd.NewOptions(),
 		ServerRun:      genericoptions.NewServerRunOptions(),
 		Audit:          genericoptions.NewAuditOptions(),
-		Features:       features,
+		Features:       newFeatureOptions(),
+		Authorization:  genericoptions.NewDelegatingAuthorizationOptions(),
+		CoreAPI:        genericoptions.NewCoreAPIOptions(),
+		Admission:      genericoptions.NewAdmissionOptions(),
 		Out:            out,
 	}
 }
 
 // AddFlags registers every flag on fs.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Mode, "mode", o.Mode, "How the server runs: standalone (its own endpoint and authentication).")
+	o.flags = fs
+	fs.StringVar(&o.Mode, "mode", o.Mode, "How the server runs: standalone (its own endpoint, authentication and, "+
+		"unless --etcd-servers is given, embedded etcd) or aggregated (behind kube-apiserver through an APIService, "+
+		"with delegated authentication and authorization, admission, and an external etcd).")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir,
 		"Directory of the embedded etcd's data, the generated serving certificate, the admin token and admin.kubeconfig.")
 	o.SecureServing.AddFlags(fs)
@@ -91,12 +110,19 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	o.ServerRun.AddUniversalFlags(fs)
 	o.Audit.AddFlags(fs)
 	o.Features.AddFlags(fs)
+	o.Authorization.AddFlags(fs)
+	o.CoreAPI.AddFlags(fs)
+	o.Admission.AddFlags(fs)
 }
 
-// EmbeddedEtcd tells whether the server runs its own etcd member: when no
-// --etcd-servers are given.
+func (o *Options) flagGiven(name string) bool {
+	return o.flags != nil && o.flags.Changed(name)
+}
+
+// EmbeddedEtcdEnabled tells whether the server runs its own etcd member:
+// in standalone mode when no --etcd-servers are given.
 func (o *Options) EmbeddedEtcdEnabled() bool {
-	return len(o.Etcd.StorageConfig.Transport.ServerList) == 0
+	return o.Mode == ModeStandalone && len(o.Etcd.StorageConfig.Transport.ServerList) == 0
 }
 
 // Complete fills in values that depend on other flags.
@@ -106,6 +132,12 @@ func (o *Options) Complete() error {
 		return err
 	}
 	o.DataDir = abs
+	// API Priority and Fairness reads its configuration from the cluster:
+	// on by default behind kube-apiserver, off standalone, where the
+	// max-in-flight limits apply instead.
+	if !o.flagGiven("enable-priority-and-fairness") {
+		o.Features.EnablePriorityAndFairness = o.Mode == ModeAggregated
+	}
 	// --feature-gates and --emulated-version are parsed into the component
 	// registry; Set makes them take effect.
 	if err := o.ServerRun.ComponentGlobalsRegistry.Set(); err != nil {
@@ -128,21 +160,28 @@ func (o *Options) Complete() error {
 // Validate reports every flag value that cannot work.
 func (o *Options) Validate() error {
 	var errs []error
-	if o.Mode != ModeStandalone {
-		errs = append(errs, fmt.Errorf("--mode must be %q, got %q", ModeStandalone, o.Mode))
+	switch o.Mode {
+	case ModeStandalone:
+		errs = append(errs, o.validateStandalone()...)
+	case ModeAggregated:
+		if len(o.Etcd.StorageConfig.Transport.ServerList) == 0 {
+			errs = append(errs, fmt.Errorf("--mode=aggregated needs --etcd-servers: replicas share an external etcd cluster"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--mode must be %q or %q, got %q", ModeStandalone, ModeAggregated, o.Mode))
 	}
 	if o.DataDir == "" {
 		errs = append(errs, fmt.Errorf("--data-dir must not be empty"))
 	}
 	errs = append(errs, o.SecureServing.Validate()...)
 	errs = append(errs, o.Authentication.Validate()...)
+	errs = append(errs, o.Authorization.Validate()...)
+	errs = append(errs, o.CoreAPI.Validate()...)
+	errs = append(errs, o.Admission.Validate()...)
 	errs = append(errs, o.validateEtcd()...)
 	errs = append(errs, o.ServerRun.Validate()...)
 	errs = append(errs, o.Audit.Validate()...)
 	errs = append(errs, o.Features.Validate()...)
-	if o.Features.EnablePriorityAndFairness {
-		errs = append(errs, fmt.Errorf("--enable-priority-and-fairness needs a Kubernetes cluster for its configuration and is not available in standalone mode; the --max-requests-inflight limits apply instead"))
-	}
 	return utilerrors.NewAggregate(errs)
 }
 
@@ -156,4 +195,36 @@ func (o *Options) validateEtcd() []error {
 	probe.StorageConfig.Transport.ServerList = []string{"unix:///embedded"}
 	errs := probe.Validate()
 	return append(errs, o.EmbeddedEtcd.Validate()...)
+}
+
+// validateStandalone refuses the flags that only make sense with a cluster.
+func (o *Options) validateStandalone() []error {
+	var errs []error
+	if o.Features.EnablePriorityAndFairness {
+		errs = append(errs, fmt.Errorf("--enable-priority-and-fairness needs a Kubernetes cluster for its configuration and is not available in standalone mode; the --max-requests-inflight limits apply instead"))
+	}
+	for flag, value := range map[string]string{
+		"authentication-kubeconfig": o.Authentication.Delegating.RemoteKubeConfigFile,
+		"authorization-kubeconfig":  o.Authorization.RemoteKubeConfigFile,
+		"kubeconfig":                o.CoreAPI.CoreAPIKubeconfigPath,
+	} {
+		if value != "" {
+			errs = append(errs, fmt.Errorf("--%s needs a Kubernetes cluster and applies to --mode=aggregated only", flag))
+		}
+	}
+	for _, name := range []string{"enable-admission-plugins", "disable-admission-plugins", "admission-control-config-file"} {
+		if o.flagGiven(name) {
+			errs = append(errs, fmt.Errorf("--%s needs a Kubernetes cluster and applies to --mode=aggregated only", name))
+		}
+	}
+	return errs
+}
+
+// newFeatureOptions starts with API Priority and Fairness off, as standalone
+// mode needs; Complete turns it on for aggregated mode unless the flag says
+// otherwise.
+func newFeatureOptions() *genericoptions.FeatureOptions {
+	f := genericoptions.NewFeatureOptions()
+	f.EnablePriorityAndFairness = false
+	return f
 }

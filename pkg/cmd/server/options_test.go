@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 )
@@ -81,5 +82,46 @@ func TestAdminTokenIsMadeOnceThenReused(t *testing.T) {
 	_, again, err := ensureAdminToken(dir)
 	if err != nil || again != token {
 		t.Fatalf("second start got token %q (err %v), want the first one", again, err)
+	}
+}
+
+func TestModeDefaults(t *testing.T) {
+	cases := []struct {
+		args    []string
+		wantAPF bool
+		wantErr string
+	}{
+		{args: nil, wantAPF: false},
+		{args: []string{"--mode=aggregated", "--etcd-servers=https://127.0.0.1:2379"}, wantAPF: true},
+		{args: []string{"--mode=aggregated", "--etcd-servers=https://127.0.0.1:2379", "--enable-priority-and-fairness=false"}, wantAPF: false},
+		{args: []string{"--mode=aggregated"}, wantErr: "--mode=aggregated needs --etcd-servers"},
+		{args: []string{"--kubeconfig=/x"}, wantErr: "--kubeconfig needs a Kubernetes cluster"},
+		{args: []string{"--enable-admission-plugins=NamespaceLifecycle"}, wantErr: "--enable-admission-plugins needs a Kubernetes cluster"},
+		{args: []string{"--mode=cluster"}, wantErr: `--mode must be "standalone" or "aggregated"`},
+	}
+	for _, tc := range cases {
+		o := NewOptions(io.Discard)
+		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		o.DataDir = t.TempDir()
+		if err := o.Complete(); err != nil {
+			t.Fatalf("%v: Complete: %v", tc.args, err)
+		}
+		err := o.Validate()
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%v: Validate() = %v, want %q", tc.args, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%v: Validate() = %v", tc.args, err)
+		}
+		if o.Features.EnablePriorityAndFairness != tc.wantAPF {
+			t.Errorf("%v: API Priority and Fairness = %v, want %v", tc.args, o.Features.EnablePriorityAndFairness, tc.wantAPF)
+		}
 	}
 }

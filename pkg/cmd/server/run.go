@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/mpijob/mpijob-apiserver/pkg/apiserver"
 	"github.com/mpijob/mpijob-apiserver/pkg/embeddedetcd"
 )
 
@@ -19,9 +20,11 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "mpijob-apiserver is serving on %s\n", s.URL)
-	fmt.Fprintf(o.Out, "Admin kubeconfig: %s\n", s.KubeconfigPath)
-	fmt.Fprintf(o.Out, "Try: kubectl --kubeconfig %s get mpijobs -A\n", s.KubeconfigPath)
+	fmt.Fprintf(o.Out, "mpijob-apiserver (%s mode) is serving on %s\n", o.Mode, s.URL)
+	if s.KubeconfigPath != "" {
+		fmt.Fprintf(o.Out, "Admin kubeconfig: %s\n", s.KubeconfigPath)
+		fmt.Fprintf(o.Out, "Try: kubectl --kubeconfig %s get mpijobs -A\n", s.KubeconfigPath)
+	}
 	return s.Wait()
 }
 
@@ -29,9 +32,9 @@ func (o *Options) Run(ctx context.Context) error {
 type Running struct {
 	// URL is the server's https address.
 	URL string
-	// KubeconfigPath is the admin kubeconfig in the data dir.
+	// KubeconfigPath is the admin kubeconfig in the data dir (standalone).
 	KubeconfigPath string
-	// AdminToken is the bearer token of the admin user.
+	// AdminToken is the bearer token of the admin user (standalone).
 	AdminToken string
 
 	done chan struct{}
@@ -47,11 +50,20 @@ func (r *Running) Wait() error {
 // Done is closed once the server stopped.
 func (r *Running) Done() <-chan struct{} { return r.done }
 
-// Start brings the server up: it locks the data dir, starts the embedded
-// etcd when no --etcd-servers are given, writes the admin credentials, and
-// returns once the HTTPS listener is open. Cancelling ctx shuts it down:
-// the API server drains first, then etcd stops, then the lock is released.
+// Start brings the server up and returns once the HTTPS listener is open.
+// Standalone, it first locks the data dir, starts the embedded etcd when no
+// --etcd-servers are given and writes the admin credentials. Cancelling ctx
+// shuts it down: the API server drains first, then etcd stops, then the lock
+// is released.
 func (o *Options) Start(ctx context.Context) (*Running, error) {
+	if o.Mode == ModeAggregated {
+		cfg, err := o.Config(o.Etcd.StorageConfig.Transport.ServerList, "")
+		if err != nil {
+			return nil, err
+		}
+		return serve(ctx, cfg, func() {})
+	}
+
 	lock, err := embeddedetcd.Lock(o.DataDir)
 	if err != nil {
 		return nil, err
@@ -82,6 +94,21 @@ func (o *Options) Start(ctx context.Context) (*Running, error) {
 		cleanup()
 		return nil, err
 	}
+	r, err := serve(ctx, cfg, cleanup)
+	if err != nil {
+		return nil, err
+	}
+	addr := cfg.GenericConfig.SecureServing.Listener.Addr().(*net.TCPAddr)
+	// The generated self-signed certificate's path is filled in by Config.
+	r.KubeconfigPath, err = writeAdminKubeconfig(o.DataDir, kubeconfigHost(addr.IP), addr.Port,
+		o.SecureServing.ServerCert.CertKey.CertFile, token)
+	r.AdminToken = token
+	return r, err
+}
+
+// serve builds the server from cfg and runs it until ctx is cancelled, then
+// calls cleanup. On an error before it runs, cleanup is called at once.
+func serve(ctx context.Context, cfg *apiserver.Config, cleanup func()) (*Running, error) {
 	srv, err := cfg.Complete().New()
 	if err != nil {
 		cleanup()
@@ -92,19 +119,9 @@ func (o *Options) Start(ctx context.Context) (*Running, error) {
 		cleanup()
 		return nil, fmt.Errorf("the secure listener is not TCP: %s", cfg.GenericConfig.SecureServing.Listener.Addr())
 	}
-	host := kubeconfigHost(addr.IP)
-	// The generated self-signed certificate's path is filled in by Config.
-	kubeconfig, err := writeAdminKubeconfig(o.DataDir, host, addr.Port, o.SecureServing.ServerCert.CertKey.CertFile, token)
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-
 	r := &Running{
-		URL:            "https://" + net.JoinHostPort(host, strconv.Itoa(addr.Port)),
-		KubeconfigPath: kubeconfig,
-		AdminToken:     token,
-		done:           make(chan struct{}),
+		URL:  "https://" + net.JoinHostPort(kubeconfigHost(addr.IP), strconv.Itoa(addr.Port)),
+		done: make(chan struct{}),
 	}
 	prepared := srv.GenericAPIServer.PrepareRun()
 	go func() {
