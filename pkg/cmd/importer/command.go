@@ -1,0 +1,121 @@
+// Package importer is the `mpijob-apiserver import` command: it loads MPIJobs
+// exported from a cluster that served kubeflow.org/v1alpha2 as a CRD
+// (`kubectl get mpijobs -A -o yaml`) into this server, spec and status.
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+
+	clientset "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
+)
+
+// DefaultFieldManager owns the fields the import writes.
+const DefaultFieldManager = "mpijob-import"
+
+type options struct {
+	filenames    []string
+	kubeconfig   string
+	context      string
+	dryRun       bool
+	fieldManager string
+}
+
+// NewCommand is the import subcommand. Results go to out, one line per
+// object and a summary; warnings go to errOut, as kubectl prints them.
+func NewCommand(out, errOut io.Writer) *cobra.Command {
+	o := &options{fieldManager: DefaultFieldManager}
+	cmd := &cobra.Command{
+		Use:   "import -f FILE",
+		Short: "Import MPIJobs exported from a cluster that served kubeflow.org/v1alpha2 as a CRD",
+		Long: "import creates each kubeflow.org/v1alpha2 MPIJob of the input (what `kubectl get mpijobs -A -o yaml` " +
+			"or `-o json` prints: a List, single objects, or a multi-document YAML stream) and then writes its " +
+			"status through the status subresource. Server-populated metadata (uid, resourceVersion, " +
+			"creationTimestamp, generation, managedFields, selfLink, deletion fields) is dropped; names, " +
+			"namespaces, labels, annotations, owner references and finalizers are kept. Fields this server's " +
+			"type does not have are dropped with a warning. An object that already exists is never " +
+			"overwritten: it is reported unchanged when it equals the input, else as differing. The command " +
+			"exits non-zero when any object was refused or differs.",
+		Example: "  kubectl get mpijobs -A -o yaml > mpijobs.yaml\n" +
+			"  mpijob-apiserver import --kubeconfig _data/admin.kubeconfig -f mpijobs.yaml\n" +
+			"  kubectl get mpijobs -A -o json | mpijob-apiserver import -f - --dry-run",
+		Args:         cobra.NoArgs,
+		SilenceUsage: true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return o.run(c.Context(), c.InOrStdin(), out, errOut)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.filenames, "filename", "f", nil,
+		"File with the exported MPIJobs, or - for standard input; repeatable.")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "",
+		"Kubeconfig of the target server (default: $KUBECONFIG or ~/.kube/config; a standalone server writes <data-dir>/admin.kubeconfig).")
+	f.StringVar(&o.context, "context", "", "Kubeconfig context to use (default: its current context).")
+	f.BoolVar(&o.dryRun, "dry-run", false,
+		"Server-side dry run: the server validates every object and stores nothing.")
+	f.StringVar(&o.fieldManager, "field-manager", o.fieldManager, "Field manager of the import's writes.")
+	_ = cmd.MarkFlagRequired("filename")
+	return cmd
+}
+
+func (o *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if o.fieldManager == "" {
+		return errors.New("--field-manager must not be empty")
+	}
+	// Read and parse all input before the first write, so that a syntax error
+	// anywhere imports nothing rather than half a file.
+	docs, err := readInputs(o.filenames, stdin)
+	if err != nil {
+		return err
+	}
+
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.kubeconfig
+	kc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
+		&clientcmd.ConfigOverrides{CurrentContext: o.context})
+	cfg, err := kc.ClientConfig()
+	if err != nil {
+		return fmt.Errorf("loading the kubeconfig: %w", err)
+	}
+	// Objects that name no namespace go where kubectl would put them: the
+	// context's namespace, else "default".
+	namespace, _, err := kc.Namespace()
+	if err != nil {
+		return fmt.Errorf("loading the kubeconfig: %w", err)
+	}
+	// The import sends one request at a time; the server's own in-flight
+	// limits protect it, so client-side throttling would only slow a large
+	// import down.
+	cfg.QPS, cfg.Burst = -1, 0
+	warnings := &warningCollector{}
+	cfg.WarningHandlerWithContext = warnings
+	client, err := clientset.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+
+	im := &importer{
+		client:       client.KubeflowV1alpha2(),
+		out:          out,
+		errOut:       errOut,
+		dryRun:       o.dryRun,
+		fieldManager: o.fieldManager,
+		warnings:     warnings,
+	}
+	for _, d := range docs {
+		if err := im.importOne(ctx, prepare(d, namespace)); err != nil {
+			im.printSummary()
+			return err
+		}
+	}
+	im.printSummary()
+	return im.result()
+}
