@@ -45,7 +45,7 @@ func (im *importer) result() error {
 	if c.refused == 0 && c.differ == 0 {
 		return nil
 	}
-	return fmt.Errorf("%d object(s) refused and %d differing from the server's; see the lines above", c.refused, c.differ)
+	return fmt.Errorf("import incomplete: %d refused, %d differ (see the lines above)", c.refused, c.differ)
 }
 
 func (im *importer) dryRunSuffix() string {
