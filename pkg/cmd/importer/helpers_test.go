@@ -167,8 +167,10 @@ func assertImported(t *testing.T, s *framework.Server, namespace string, obj map
 		t.Errorf("%s/%s kept the old cluster's server fields: %+v", namespace, want.Name, got.ObjectMeta)
 	}
 	for _, m := range got.ManagedFields {
-		if m.Manager != importer.DefaultFieldManager {
-			t.Errorf("%s/%s has a field manager %q from the export", namespace, want.Name, m.Manager)
+		for _, old := range want.ManagedFields {
+			if m.Manager == old.Manager {
+				t.Errorf("%s/%s has the export's field manager %q", namespace, want.Name, m.Manager)
+			}
 		}
 	}
 	return got

@@ -6,6 +6,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/mpijob/mpijob-apiserver/pkg/cmd/importer"
 	"github.com/mpijob/mpijob-apiserver/test/framework"
 )
 
@@ -69,6 +70,11 @@ func TestImportExport(t *testing.T) {
 	imported := map[string]string{}
 	for ns, obj := range map[string]map[string]any{"kube-test": seed, "imp": meta, "default": nons} {
 		imported[ns+"/"+typed(t, obj).Name] = assertImported(t, s, ns, obj).ResourceVersion
+	}
+	for _, f := range get(t, s, "imp", "meta").ManagedFields {
+		if f.Manager != importer.DefaultFieldManager {
+			t.Errorf("imp/meta: field manager %q, want only %q", f.Manager, importer.DefaultFieldManager)
+		}
 	}
 	for _, obj := range []map[string]any{unknown, nostatus} {
 		imported["imp/"+typed(t, obj).Name] = assertImported(t, s, "imp", obj).ResourceVersion
