@@ -33,14 +33,21 @@ func NewCommand(out, errOut io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import -f FILE",
 		Short: "Import MPIJobs exported from a cluster that served kubeflow.org/v1alpha2 as a CRD",
-		Long: "import creates each kubeflow.org/v1alpha2 MPIJob of the input (what `kubectl get mpijobs -A -o yaml` " +
-			"or `-o json` prints: a List, single objects, or a multi-document YAML stream) and then writes its " +
-			"status through the status subresource. Server-populated metadata (uid, resourceVersion, " +
-			"creationTimestamp, generation, managedFields, selfLink, deletion fields) is dropped; names, " +
-			"namespaces, labels, annotations, owner references and finalizers are kept. Fields this server's " +
-			"type does not have are dropped with a warning. An object that already exists is never " +
-			"overwritten: it is reported unchanged when it equals the input, else as differing. The command " +
-			"exits non-zero when any object was refused or differs.",
+		Long: `Import creates each kubeflow.org/v1alpha2 MPIJob of the input - what
+"kubectl get mpijobs -A -o yaml" (or -o json) prints on a cluster that served the
+old CRD: a List, single objects, or a multi-document YAML stream - and then writes
+its status through the status subresource.
+
+Server-populated metadata (uid, resourceVersion, creationTimestamp, generation,
+managedFields, selfLink, deletion fields) is dropped; name, namespace, labels,
+annotations, owner references and finalizers are kept. Objects without a namespace
+go to the kubeconfig context's namespace. Fields this server's type does not have
+are dropped with a warning.
+
+An object that already exists is never overwritten: it is reported "unchanged" when
+it equals the input, else "exists, differs"; one that equals the input but has no
+status yet gets its status. Running the import again is safe. The command exits
+non-zero when any object was refused or differs.`,
 		Example: "  kubectl get mpijobs -A -o yaml > mpijobs.yaml\n" +
 			"  mpijob-apiserver import --kubeconfig _data/admin.kubeconfig -f mpijobs.yaml\n" +
 			"  kubectl get mpijobs -A -o json | mpijob-apiserver import -f - --dry-run",
