@@ -163,7 +163,7 @@ func assertImported(t *testing.T, s *framework.Server, namespace string, obj map
 		t.Errorf("%s/%s metadata: got %+v, want labels, annotations and owners of %+v", namespace, want.Name, got.ObjectMeta, want.ObjectMeta)
 	}
 	if got.UID == want.UID || got.ResourceVersion == want.ResourceVersion || got.Generation != 1 ||
-		got.CreationTimestamp.Equal(&want.CreationTimestamp) {
+		got.CreationTimestamp.Equal(&want.CreationTimestamp) || got.DeletionTimestamp != nil {
 		t.Errorf("%s/%s kept the old cluster's server fields: %+v", namespace, want.Name, got.ObjectMeta)
 	}
 	for _, m := range got.ManagedFields {

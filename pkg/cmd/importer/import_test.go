@@ -42,6 +42,8 @@ func TestImportExport(t *testing.T) {
 	nons := exported(t, "", "nons")
 	nostatus := exported(t, "imp", "nostatus")
 	delete(nostatus, "status")
+	at(nostatus, "metadata")["deletionTimestamp"] = "2019-07-30T00:00:00Z"
+	at(nostatus, "metadata")["deletionGracePeriodSeconds"] = 0
 
 	file := writeFile(t, "export.json", toJSON(t, vList(seed, meta, unknown, bad, v1job, cm, nons, nostatus)))
 	r := runImport(t, "", "--kubeconfig", kubeconfig(s), "-f", file)
@@ -60,7 +62,8 @@ func TestImportExport(t *testing.T) {
 		"5 created, 0 unchanged, 3 refused, 0 differ, 0 status written\n")
 	assertLines(t, r.errOut,
 		`Warning: imp/unknown: unknown field "spec.foo" is dropped`,
-		`Warning: imp/unknown: unknown field "spec.mpiReplicaSpecs.Worker.extra" is dropped`)
+		`Warning: imp/unknown: unknown field "spec.mpiReplicaSpecs.Worker.extra" is dropped`,
+		"Warning: imp/nostatus: was being deleted when exported (deletionTimestamp 2019-07-30T00:00:00Z); imported as a live object")
 	if strings.Contains(r.errOut, "imp/meta") {
 		t.Errorf("warnings about an object with only known fields: %s", r.errOut)
 	}
