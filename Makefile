@@ -18,7 +18,7 @@ GO_TEST_FLAGS ?= -count=1 -timeout 25m
 RUN_ARGS ?=
 IMAGE ?= mpijob-apiserver:$(VERSION)
 
-.PHONY: all build run test update verify image clean coldstart
+.PHONY: all build run test test-aggregated update verify image clean coldstart
 
 all: build
 
@@ -33,6 +33,13 @@ run: build
 ## test: unit, registry, integration and end-to-end tests (the e2e tests use the built binary).
 test: build
 	MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) MPIJOB_APISERVER_VERSION=$(VERSION) go test $(GO_TEST_FLAGS) ./...
+
+## test-aggregated: the server behind a real kube-apiserver v1.37.2 (builds it, kubectl
+## v1.37.2, kube-controller-manager and etcd in the separate test/aggregated module first).
+test-aggregated: build
+	test/aggregated/build.sh
+	cd test/aggregated && go vet ./... && \
+		MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) go test $(GO_TEST_FLAGS) ./...
 
 ## update: regenerate all generated code.
 update:
