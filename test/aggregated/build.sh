@@ -2,6 +2,9 @@
 # Builds what the aggregated-mode tests run besides our own server:
 #   kube-apiserver v1.37.2  (k8s.io/kubernetes/cmd/kube-apiserver)
 #   kubectl v1.37.2         (./cmd/kubectl, the k8s.io/kubectl command package)
+#   kube-controller-manager v1.37.2 (k8s.io/kubernetes/cmd/kube-controller-manager:
+#                           the namespace, garbage-collector and clusterrole-
+#                           aggregation controllers, when a test asks for them)
 #   etcd v3.7.0             (./cmd/etcd, go.etcd.io/etcd/server/v3/etcdmain)
 # into _output/aggregated/bin under the repository root (or $OUT).
 #
@@ -63,7 +66,9 @@ build() {
 build etcd ./cmd/etcd "" "$here/cmd/etcd/main.go"
 build kubectl ./cmd/kubectl "$kube_ldflags" "$here/cmd/kubectl/main.go"
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
+build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
 
 "$out/kube-apiserver" --version
+"$out/kube-controller-manager" --version
 "$out/kubectl" version --client=true
 "$out/etcd" --version | head -1

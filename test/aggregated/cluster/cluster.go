@@ -4,9 +4,11 @@
 // Everything listens on 127.0.0.1 only; etcd requires client certificates;
 // every wait is bounded; Stop (or the test's cleanup, with the ForTest
 // variants) kills every process this package started, and the processes die
-// with the test process (Pdeathsig) if it is killed. There is no
-// kube-controller-manager: no namespace deletion, garbage collection or
-// service account token controller.
+// with the test process (Pdeathsig) if it is killed. By default there is no
+// kube-controller-manager: no namespace deletion, garbage collection,
+// ClusterRole aggregation or
+// service account token controller unless a test starts
+// kube-controller-manager (Options.Controllers, StartControllerManager).
 package cluster
 
 import (
@@ -87,6 +89,9 @@ type Options struct {
 	ExtraArgs []string
 	// Etcd tunes kube-apiserver's etcd.
 	Etcd EtcdOptions
+	// Controllers, when not empty, starts kube-controller-manager with these
+	// controllers (see DefaultControllers) once kube-apiserver is ready.
+	Controllers []string
 }
 
 // Cluster is a running kube-apiserver with its etcd.
@@ -96,9 +101,12 @@ type Cluster struct {
 	PKI       *PKI
 	Etcd      *Etcd
 	APIServer *Process
-	Port      int
-	URL       string // https://127.0.0.1:<port>
-	Users     map[string]User
+	// ControllerManager runs when Options.Controllers or
+	// StartControllerManager asked for it.
+	ControllerManager *Process
+	Port              int
+	URL               string // https://127.0.0.1:<port>
+	Users             map[string]User
 
 	// AdminConfig, Client and Aggregator act as Admin.
 	AdminConfig *rest.Config
@@ -221,6 +229,11 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	if err := c.waitReady(wctx); err != nil {
 		return nil, err
 	}
+	if len(o.Controllers) > 0 {
+		if err := c.StartControllerManager(ctx, o.Controllers...); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -246,19 +259,24 @@ func StartForTest(t testing.TB, o Options) *Cluster {
 	return c
 }
 
-// Stop stops every server started through this cluster, then kube-apiserver
-// and etcd, and removes Dir if Start made it. It returns the first error.
+// Stop tears down every server started through this cluster, then
+// kube-controller-manager, kube-apiserver and etcd (each SIGTERM, then SIGKILL
+// after TeardownTimeout), and removes Dir if Start made it. It returns the
+// errors of processes that had already failed.
 func (c *Cluster) Stop() error {
 	var errs []error
 	for i := len(c.servers) - 1; i >= 0; i-- {
 		errs = append(errs, c.servers[i].Close())
 	}
 	c.servers = nil
+	if c.ControllerManager != nil {
+		errs = append(errs, c.ControllerManager.Teardown())
+	}
 	if c.APIServer != nil {
-		errs = append(errs, c.APIServer.Stop())
+		errs = append(errs, c.APIServer.Teardown())
 	}
 	if c.Etcd != nil {
-		errs = append(errs, c.Etcd.Stop())
+		errs = append(errs, c.Etcd.Teardown())
 	}
 	if c.removeDir {
 		errs = append(errs, os.RemoveAll(c.Dir))

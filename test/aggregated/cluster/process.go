@@ -20,15 +20,24 @@ import (
 // bounds are for a loaded 2-core machine.
 const (
 	StartTimeout = 2 * time.Minute
-	StopTimeout  = 30 * time.Second
+	// StopTimeout bounds a graceful stop. An API server drains in-flight
+	// requests for up to its ShutdownTimeout (--request-timeout, 60 s by
+	// default), and an open watch (kube-controller-manager's, through the
+	// aggregator) holds it that long.
+	StopTimeout = 90 * time.Second
+	// TeardownTimeout bounds the SIGTERM of a teardown (Cluster.Stop,
+	// Server.Close), which then SIGKILLs without complaint: a test's end
+	// does not need a graceful exit.
+	TeardownTimeout = 5 * time.Second
 )
 
 // Binaries are the programs the harness runs.
 type Binaries struct {
-	KubeAPIServer   string // kube-apiserver v1.37.2
-	Kubectl         string // kubectl v1.37.2
-	Etcd            string // etcd v3.7.0
-	MPIJobAPIServer string // our server, built by `make build`
+	KubeAPIServer         string // kube-apiserver v1.37.2
+	KubeControllerManager string // kube-controller-manager v1.37.2 (optional)
+	Kubectl               string // kubectl v1.37.2
+	Etcd                  string // etcd v3.7.0
+	MPIJobAPIServer       string // our server, built by `make build`
 }
 
 // RepoRoot is the repository's root: the nearest directory above the working
@@ -51,12 +60,14 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// FindBinaries locates the binaries: $KUBE_APISERVER_BIN, $KUBECTL_BIN,
-// $ETCD_BIN and $MPIJOB_APISERVER_BIN when set, else
-// _output/aggregated/bin/{kube-apiserver,kubectl,etcd} (test/aggregated/build.sh)
-// and _output/bin/mpijob-apiserver (make build) under the repository root.
-// It fails when one of the first three is missing; MPIJobAPIServer is only
-// checked by StartServer.
+// FindBinaries locates the binaries: $KUBE_APISERVER_BIN,
+// $KUBE_CONTROLLER_MANAGER_BIN, $KUBECTL_BIN, $ETCD_BIN and
+// $MPIJOB_APISERVER_BIN when set, else
+// _output/aggregated/bin/{kube-apiserver,kube-controller-manager,kubectl,etcd}
+// (test/aggregated/build.sh) and _output/bin/mpijob-apiserver (make build)
+// under the repository root. It fails when kube-apiserver, kubectl or etcd is
+// missing; the others are checked when they are started (StartServer,
+// StartControllerManager).
 func FindBinaries() (Binaries, error) {
 	root, err := RepoRoot()
 	if err != nil {
@@ -69,10 +80,11 @@ func FindBinaries() (Binaries, error) {
 		return filepath.Join(root, def)
 	}
 	b := Binaries{
-		KubeAPIServer:   pick("KUBE_APISERVER_BIN", "_output/aggregated/bin/kube-apiserver"),
-		Kubectl:         pick("KUBECTL_BIN", "_output/aggregated/bin/kubectl"),
-		Etcd:            pick("ETCD_BIN", "_output/aggregated/bin/etcd"),
-		MPIJobAPIServer: pick("MPIJOB_APISERVER_BIN", "_output/bin/mpijob-apiserver"),
+		KubeAPIServer:         pick("KUBE_APISERVER_BIN", "_output/aggregated/bin/kube-apiserver"),
+		KubeControllerManager: pick("KUBE_CONTROLLER_MANAGER_BIN", "_output/aggregated/bin/kube-controller-manager"),
+		Kubectl:               pick("KUBECTL_BIN", "_output/aggregated/bin/kubectl"),
+		Etcd:                  pick("ETCD_BIN", "_output/aggregated/bin/etcd"),
+		MPIJobAPIServer:       pick("MPIJOB_APISERVER_BIN", "_output/bin/mpijob-apiserver"),
 	}
 	for _, p := range []string{b.KubeAPIServer, b.Kubectl, b.Etcd} {
 		if _, err := os.Stat(p); err != nil {
@@ -136,9 +148,23 @@ func (p *Process) Exited() (bool, error) {
 }
 
 // Stop sends SIGTERM, waits up to StopTimeout, then SIGKILLs. It returns nil
-// for a process that exited on the signal, and is safe to call more than once.
+// for a process that exited on the signal (an error when it had to be
+// killed), and is safe to call more than once.
 func (p *Process) Stop() error {
 	p.stopOnce.Do(func() { p.stopErr = p.signalAndWait(syscall.SIGTERM, StopTimeout) })
+	return p.stopErr
+}
+
+// Teardown sends SIGTERM, waits up to TeardownTimeout, then SIGKILLs; it
+// returns an error only for an exit that was neither of those signals.
+func (p *Process) Teardown() error {
+	p.stopOnce.Do(func() {
+		p.stopErr = p.signalAndWait(syscall.SIGTERM, TeardownTimeout)
+		var slow *slowExitError
+		if errors.As(p.stopErr, &slow) {
+			p.stopErr = nil
+		}
+	})
 	return p.stopErr
 }
 
@@ -162,8 +188,12 @@ func (p *Process) signalAndWait(sig syscall.Signal, timeout time.Duration) error
 	}
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	<-p.done
-	return fmt.Errorf("cluster: %s (pid %d) did not exit within %s of %s; killed", p.Name, p.Pid(), timeout, sig)
+	return &slowExitError{fmt.Sprintf("cluster: %s (pid %d) did not exit within %s of %s; killed", p.Name, p.Pid(), timeout, sig)}
 }
+
+type slowExitError struct{ msg string }
+
+func (e *slowExitError) Error() string { return e.msg }
 
 func (p *Process) exitError(sig syscall.Signal) error {
 	if p.err == nil {

@@ -192,8 +192,11 @@ func (s *Server) Register(ctx context.Context) error {
 // it is registered with insecureSkipTLSVerify).
 func (s *Server) CABundle() []byte { return s.caBundle }
 
-// Stop stops the server process (SIGTERM, then SIGKILL after StopTimeout);
-// its etcd keeps running. Start starts it again.
+// Stop stops the server process gracefully (SIGTERM, then SIGKILL and an
+// error after StopTimeout); its etcd keeps running. Start starts it again.
+// Mind that an open watch holds a graceful exit for up to the server's
+// --request-timeout (60 s): kube-controller-manager's controllers keep
+// watches open through the aggregator.
 func (s *Server) Stop() error {
 	if s.Proc == nil {
 		return nil
@@ -201,11 +204,15 @@ func (s *Server) Stop() error {
 	return s.Proc.Stop()
 }
 
-// Close stops the server and, when it has its own, its etcd.
+// Close tears down the server and, when it has its own, its etcd (SIGTERM,
+// then SIGKILL after TeardownTimeout).
 func (s *Server) Close() error {
-	errs := []error{s.Stop()}
+	var errs []error
+	if s.Proc != nil {
+		errs = append(errs, s.Proc.Teardown())
+	}
 	if s.ownEtcd && s.Etcd != nil {
-		errs = append(errs, s.Etcd.Stop())
+		errs = append(errs, s.Etcd.Teardown())
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,116 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Controllers of kube-controller-manager v1.37.2 that matter to an
+// aggregated API.
+const (
+	// NamespaceController deletes a Terminating namespace's contents,
+	// MPIJobs included (through discovery of the aggregated API), then the
+	// namespace. Without it a deleted namespace stays Terminating.
+	NamespaceController = "namespace-controller"
+	// GarbageCollectorController deletes dependents and finishes Foreground
+	// and Orphan deletions (finalizers foregroundDeletion and orphan).
+	GarbageCollectorController = "garbage-collector-controller"
+	// ClusterRoleAggregationController folds ClusterRoles labelled
+	// aggregate-to-view/edit/admin into view, edit and admin.
+	ClusterRoleAggregationController = "clusterrole-aggregation-controller"
+)
+
+// DefaultControllers are the three above.
+var DefaultControllers = []string{NamespaceController, GarbageCollectorController, ClusterRoleAggregationController}
+
+// StartControllerManager starts kube-controller-manager v1.37.2 (from
+// Binaries.KubeControllerManager) with only the given controllers
+// (DefaultControllers when none are given), acting as Admin, on a free
+// loopback port, and waits for its /healthz. Cluster.Stop stops it; so does
+// StopControllerManager. Start it after the APIService is Available: the
+// garbage collector and the namespace controller find aggregated resources
+// by discovery, the collector again only every 30 s.
+func (c *Cluster) StartControllerManager(ctx context.Context, controllers ...string) error {
+	if c.ControllerManager != nil {
+		if exited, _ := c.ControllerManager.Exited(); !exited {
+			return fmt.Errorf("cluster: kube-controller-manager is running")
+		}
+	}
+	if _, err := os.Stat(c.Bins.KubeControllerManager); err != nil {
+		return fmt.Errorf("cluster: %w (run test/aggregated/build.sh)", err)
+	}
+	if len(controllers) == 0 {
+		controllers = DefaultControllers
+	}
+	port, err := FreePort()
+	if err != nil {
+		return err
+	}
+	certDir := filepath.Join(c.Dir, "kube-controller-manager")
+	if err := os.MkdirAll(certDir, 0o700); err != nil {
+		return err
+	}
+	admin := c.Kubeconfig(Admin)
+	args := []string{
+		"--kubeconfig=" + admin,
+		"--authentication-kubeconfig=" + admin,
+		"--authorization-kubeconfig=" + admin,
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + itoa(port),
+		"--cert-dir=" + certDir,
+		"--controllers=" + strings.Join(controllers, ","),
+		"--leader-elect=false",
+		// Every controller acts as Admin: the tests are about MPIJobs, not
+		// the controllers' own RBAC.
+		"--use-service-account-credentials=false",
+		"--service-cluster-ip-range=" + ServiceCIDR,
+		"--profiling=false",
+		"--v=1",
+	}
+	p, err := startProcess("kube-controller-manager", c.Bins.KubeControllerManager,
+		filepath.Join(c.Dir, "logs", "kube-controller-manager.log"), args, nil)
+	if err != nil {
+		return err
+	}
+	c.ControllerManager = p
+	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
+	defer cancel()
+	// Its serving certificate is self-signed in certDir; /healthz needs no
+	// credentials.
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}}} //nolint:gosec // loopback test process
+	defer hc.CloseIdleConnections()
+	url := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
+	if err := poll(ctx, "kube-controller-manager /healthz", p, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return false, err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return false, fmt.Errorf("%d: %s", resp.StatusCode, body)
+		}
+		return true, nil
+	}); err != nil {
+		_ = p.Kill()
+		return err
+	}
+	return nil
+}
+
+// StopControllerManager stops kube-controller-manager (gracefully) if it runs.
+func (c *Cluster) StopControllerManager() error {
+	if c.ControllerManager == nil {
+		return nil
+	}
+	return c.ControllerManager.Stop()
+}
