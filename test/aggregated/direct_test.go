@@ -1,0 +1,243 @@
+package aggregated
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mpijob/mpijob-apiserver/test/aggregated/cluster"
+)
+
+// TestDirect calls our server directly, as the aggregator and as intruders
+// would, with the request-header flags given explicitly
+// (--requestheader-client-ca-file, --requestheader-allowed-names) rather than
+// read from kube-system/extension-apiserver-authentication:
+//   - a bearer token goes to kube-apiserver's TokenReview: a bad one is 401, a
+//     good one authenticates its user and the server's SubjectAccessReview
+//     decides (200 where RBAC allows, 403 naming the user where it does not);
+//   - X-Remote-* headers count only with a client certificate from the
+//     front-proxy CA whose CN is in --requestheader-allowed-names: another
+//     CN from the same CA, the right CN from another CA, or no certificate
+//     do not make the request that user's;
+//   - /livez, /readyz and /healthz answer anonymous requests (always-allow
+//     paths) while /apis/... asks kube-apiserver and is 403 for
+//     system:anonymous.
+func TestDirect(t *testing.T) {
+	c := cluster.StartForTest(t, cluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if _, err := c.ApplyDeployRBAC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The APIService becoming Available shows that the aggregator's own
+	// front-proxy certificate passes these flags.
+	s := c.StartServerForTest(t, cluster.ServerOptions{ExtraArgs: []string{
+		"--requestheader-client-ca-file=" + c.PKI.FrontProxyCA.CertFile,
+		"--requestheader-allowed-names=" + cluster.FrontProxyClientCN,
+		"--requestheader-username-headers=X-Remote-User",
+		"--requestheader-group-headers=X-Remote-Group",
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+	}})
+	const ns = "direct"
+	if err := c.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Bind(ctx, "alice", "mpijob-view", ns); err != nil {
+		t.Fatal(err)
+	}
+	list := s.URL + "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs"
+
+	plain := directClient(t, s, cluster.KeyPair{})
+	asProxy := directClient(t, s, c.PKI.FrontProxyClient)
+
+	t.Run("token", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, token string
+			want        int
+			asUser      string // named in the 403
+		}{
+			{"unknown token", "not-a-token", http.StatusUnauthorized, ""},
+			{"token of another user with a typo", c.Users["alice"].Token + "x", http.StatusUnauthorized, ""},
+			{"alice's token, bound to mpijob-view", c.Users["alice"].Token, http.StatusOK, ""},
+			{"bob's token, no binding", c.Users["bob"].Token, http.StatusForbidden, "bob"},
+		} {
+			r := directDo(t, ctx, plain, http.MethodGet, list, map[string][]string{"Authorization": {"Bearer " + tc.token}})
+			directExpect(t, tc.name, r, tc.want, tc.asUser)
+		}
+		// RBAC may allow alice here, yet the list must not hold a bad
+		// token's request either: 401 comes before authorization.
+		r := directDo(t, ctx, plain, http.MethodGet, list, map[string][]string{
+			"Authorization": {"Bearer not-a-token"}, "X-Remote-User": {"alice"}})
+		directExpect(t, "unknown token with forged X-Remote-User", r, http.StatusUnauthorized, "")
+	})
+
+	t.Run("front proxy", func(t *testing.T) {
+		intruderCN, err := c.PKI.FrontProxyCA.Issue("intruder", cluster.CertSpec{CommonName: "intruder", Client: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherCA, err := cluster.NewCA(t.TempDir(), "other-ca")
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherCAProxyCN, err := otherCA.Issue("front-proxy-client", cluster.CertSpec{CommonName: cluster.FrontProxyClientCN, Client: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrongCN := directClient(t, s, intruderCN)
+		// Go's TLS client would not even send a certificate whose issuer
+		// is not among the CAs the server names in its CertificateRequest;
+		// an attacker would.
+		wrongCA := directForcedCertClient(t, s, otherCAProxyCN)
+		as := func(user string, groups ...string) map[string][]string {
+			return map[string][]string{"X-Remote-User": {user}, "X-Remote-Group": groups}
+		}
+		for _, tc := range []struct {
+			name   string
+			client *http.Client
+			hdr    map[string][]string
+			want   int
+			asUser string
+		}{
+			{"front-proxy-client, alice (bound)", asProxy, as("alice", "system:authenticated"), http.StatusOK, ""},
+			{"front-proxy-client, bob (not bound)", asProxy, as("bob", "system:authenticated"), http.StatusForbidden, "bob"},
+			{"front-proxy-client, carol in system:masters (groups count)", asProxy, as("carol", "system:masters"), http.StatusOK, ""},
+			{"front-proxy CA, CN intruder (not allowed), as alice", wrongCN, as("alice", "system:authenticated"), http.StatusUnauthorized, ""},
+			{"front-proxy CA, CN intruder (not allowed), as carol in system:masters", wrongCN, as("carol", "system:masters"), http.StatusUnauthorized, ""},
+			{"another CA, CN front-proxy-client, as carol in system:masters", wrongCA, as("carol", "system:masters"), http.StatusUnauthorized, ""},
+			{"no client certificate, as carol in system:masters", plain, as("carol", "system:masters"), http.StatusForbidden, "system:anonymous"},
+			{"no client certificate, as alice", plain, as("alice", "system:authenticated"), http.StatusForbidden, "system:anonymous"},
+		} {
+			r := directDo(t, ctx, tc.client, http.MethodGet, list, tc.hdr)
+			directExpect(t, tc.name, r, tc.want, tc.asUser)
+		}
+	})
+
+	t.Run("always-allow paths", func(t *testing.T) {
+		for _, path := range []string{"/livez", "/readyz", "/healthz"} {
+			r := directDo(t, ctx, plain, http.MethodGet, s.URL+path, nil)
+			if r.Code != http.StatusOK || r.Body != "ok" {
+				t.Errorf("anonymous GET %s = %s, want 200 ok", path, r)
+			}
+		}
+		// Everything else asks kube-apiserver; system:anonymous may read
+		// only the public health and version paths there.
+		for _, path := range []string{"/apis", "/apis/kubeflow.org/v1alpha2", "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs", "/openapi/v2"} {
+			r := directDo(t, ctx, plain, http.MethodGet, s.URL+path, nil)
+			directExpect(t, "anonymous GET "+path, r, http.StatusForbidden, "system:anonymous")
+		}
+		// The same discovery path as an authenticated user (system:discovery).
+		r := directDo(t, ctx, asProxy, http.MethodGet, s.URL+"/apis/kubeflow.org/v1alpha2", directAsUser("bob"))
+		if r.Code != http.StatusOK || !strings.Contains(r.Body, `"mpijobs"`) {
+			t.Errorf("GET /apis/kubeflow.org/v1alpha2 as bob through the front-proxy certificate = %s, want 200 with mpijobs", r)
+		}
+	})
+}
+
+func directAsUser(user string) map[string][]string {
+	return map[string][]string{"X-Remote-User": {user}, "X-Remote-Group": {"system:authenticated"}}
+}
+
+// directResult is a response read in full.
+type directResult struct {
+	Code    int
+	Body    string
+	Elapsed time.Duration
+}
+
+func (r directResult) String() string {
+	b := strings.TrimSpace(r.Body)
+	if len(b) > 600 {
+		b = b[:600] + "…"
+	}
+	return fmt.Sprintf("%d %s", r.Code, b)
+}
+
+// status decodes the body as a metav1.Status (nil when it is not one).
+func (r directResult) status() *metav1.Status {
+	var st metav1.Status
+	if err := json.Unmarshal([]byte(r.Body), &st); err != nil || st.Kind != "Status" {
+		return nil
+	}
+	return &st
+}
+
+func directClient(t *testing.T, s *cluster.Server, kp cluster.KeyPair) *http.Client {
+	t.Helper()
+	hc, err := s.HTTPClient(kp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hc.CloseIdleConnections)
+	return hc
+}
+
+// directForcedCertClient is directClient that presents kp whatever CAs the
+// server says it accepts.
+func directForcedCertClient(t *testing.T, s *cluster.Server, kp cluster.KeyPair) *http.Client {
+	t.Helper()
+	tc, err := cluster.TLSClientConfig(s.ServingCA, cluster.KeyPair{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.LoadX509KeyPair(kp.CertFile, kp.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}, Timeout: 30 * time.Second}
+	t.Cleanup(hc.CloseIdleConnections)
+	return hc
+}
+
+// directTry sends one request and reads the response.
+func directTry(ctx context.Context, hc *http.Client, method, url string, hdr map[string][]string) (directResult, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return directResult{}, err
+	}
+	for k, vs := range hdr {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	start := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		return directResult{Elapsed: time.Since(start)}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return directResult{Code: resp.StatusCode, Body: string(body), Elapsed: time.Since(start)}, err
+}
+
+func directDo(t *testing.T, ctx context.Context, hc *http.Client, method, url string, hdr map[string][]string) directResult {
+	t.Helper()
+	r, err := directTry(ctx, hc, method, url, hdr)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return r
+}
+
+// directExpect checks the code and, for a 403, that the message names
+// asUser as the user; a 401 must be a Status with reason Unauthorized.
+func directExpect(t *testing.T, name string, r directResult, want int, asUser string) {
+	t.Helper()
+	switch {
+	case r.Code != want:
+		t.Errorf("%s: %s, want %d", name, r, want)
+	case want == http.StatusForbidden && asUser != "" && !strings.Contains(r.Body, `User \"`+asUser+`\" cannot`):
+		t.Errorf("%s: %s, want a 403 for user %q", name, r, asUser)
+	case want == http.StatusUnauthorized && (r.status() == nil || r.status().Reason != metav1.StatusReasonUnauthorized):
+		t.Errorf("%s: %s, want a Status with reason Unauthorized", name, r)
+	}
+}
