@@ -254,7 +254,10 @@ func StartForTest(t testing.TB, o Options) *Cluster {
 		if t.Failed() {
 			c.LogTails(t, 40)
 		}
-		c.Stop()
+		// A process that died on its own during the test shows here.
+		if err := c.Stop(); err != nil {
+			t.Logf("stopping the cluster: %v", err)
+		}
 	})
 	return c
 }
