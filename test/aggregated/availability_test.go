@@ -206,8 +206,9 @@ func TestAvailability(t *testing.T) {
 
 		// A list needs etcd: it must fail with a 5xx Status within the
 		// request timeout, not hang. Several at once (as alice and as admin,
-		// and kubectl as alice), so that the test sees more than one roll of
-		// the race below and takes no longer.
+		// and kubectl as alice), so that the test sees several rolls of the
+		// race below (each lost about one time in three here) and takes no
+		// longer.
 		//
 		// (k8s.io/apiserver's timeout filter encodes its Status without kind
 		// and apiVersion, as kube-apiserver's own does; code, reason and
@@ -221,7 +222,10 @@ func TestAvailability(t *testing.T) {
 		clients := []struct {
 			who string
 			hc  *http.Client
-		}{{"admin", admin}, {"alice", alice}, {"admin", admin}, {"alice", alice}}
+		}{
+			{"admin", admin}, {"alice", alice}, {"admin", admin}, {"alice", alice},
+			{"admin", admin}, {"alice", alice}, {"admin", admin}, {"alice", alice},
+		}
 		for _, cl := range clients {
 			go func() {
 				r, err := directTry(ctx, cl.hc, http.MethodGet, frontList, nil)
