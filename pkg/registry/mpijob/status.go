@@ -32,15 +32,20 @@ func (r *StatusREST) Destroy() {}
 
 // Get returns the whole MPIJob; patching the status needs it.
 func (r *StatusREST) Get(ctx context.Context, name string, options *metav1.GetOptions) (runtime.Object, error) {
-	return r.store.Get(ctx, name, options)
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	out, err := r.store.Get(sctx, name, options)
+	return out, interpretStorageDeadline(ctx, sctx, err)
 }
 
 // Update writes the status of an existing MPIJob. A subresource never
 // creates its parent, whatever the caller asks; an object too large for
 // etcd is a 413.
 func (r *StatusREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
-	out, created, err := r.store.Update(ctx, name, objInfo, createValidation, updateValidation, false, options)
-	return out, created, interpretTooLarge(err)
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	out, created, err := r.store.Update(sctx, name, objInfo, createValidation, updateValidation, false, options)
+	return out, created, interpretStorageDeadline(ctx, sctx, interpretTooLarge(err))
 }
 
 // GetResetFields is the status strategy's: spec and metadata.

@@ -78,14 +78,34 @@ func (r *REST) Categories() []string { return []string{"kubeflow"} }
 
 // Create stores a new MPIJob; an object too large for etcd is a 413.
 func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
-	out, err := r.Store.Create(ctx, obj, createValidation, options)
-	return out, interpretTooLarge(err)
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	out, err := r.Store.Create(sctx, obj, createValidation, options)
+	return out, interpretStorageDeadline(ctx, sctx, interpretTooLarge(err))
 }
 
 // Update replaces an MPIJob; an object too large for etcd is a 413.
 func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
-	out, created, err := r.Store.Update(ctx, name, objInfo, createValidation, updateValidation, forceAllowCreate, options)
-	return out, created, interpretTooLarge(err)
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	out, created, err := r.Store.Update(sctx, name, objInfo, createValidation, updateValidation, forceAllowCreate, options)
+	return out, created, interpretStorageDeadline(ctx, sctx, interpretTooLarge(err))
+}
+
+// Get reads an MPIJob, ending before the request's deadline (deadline.go).
+func (r *REST) Get(ctx context.Context, name string, options *metav1.GetOptions) (runtime.Object, error) {
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	out, err := r.Store.Get(sctx, name, options)
+	return out, interpretStorageDeadline(ctx, sctx, err)
+}
+
+// List lists MPIJobs, ending before the request's deadline (deadline.go).
+func (r *REST) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	out, err := r.Store.List(sctx, options)
+	return out, interpretStorageDeadline(ctx, sctx, err)
 }
 
 // Delete deletes an MPIJob, refusing in standalone mode the propagation
@@ -96,7 +116,10 @@ func (r *REST) Delete(ctx context.Context, name string, deleteValidation rest.Va
 			return nil, false, err
 		}
 	}
-	return r.Store.Delete(ctx, name, deleteValidation, options)
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	out, immediate, err := r.Store.Delete(sctx, name, deleteValidation, options)
+	return out, immediate, interpretStorageDeadline(ctx, sctx, err)
 }
 
 // DeleteCollection deletes the selected MPIJobs, with the same refusal as
@@ -107,5 +130,8 @@ func (r *REST) DeleteCollection(ctx context.Context, deleteValidation rest.Valid
 			return nil, err
 		}
 	}
-	return r.Store.DeleteCollection(ctx, deleteValidation, options, listOptions)
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	out, err := r.Store.DeleteCollection(sctx, deleteValidation, options, listOptions)
+	return out, interpretStorageDeadline(ctx, sctx, err)
 }
