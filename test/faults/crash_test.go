@@ -43,11 +43,11 @@ const (
 type outcome int32
 
 const (
-	notSent  outcome = iota
-	acked            // 201 with the object
-	refused          // an API error that says the object was not created (4xx)
-	unreached        // the connection was refused: the create never reached a server
-	noAnswer         // a transport error, or a 5xx: the create may or may not have happened
+	notSent   outcome = iota
+	acked             // 201 with the object
+	refused           // an API error that says the object was not created (4xx)
+	unreached         // the connection was refused: the create never reached a server
+	noAnswer          // a transport error, or a 5xx: the create may or may not have happened
 )
 
 type createRec struct {
