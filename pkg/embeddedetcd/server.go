@@ -33,10 +33,11 @@ type Server struct {
 // it serves requests. dataDir is created 0700 if missing. Call Stop when done,
 // also after an error from the running member.
 func Start(dataDir string, o *Options) (*Server, error) {
-	dataDir, err := filepath.Abs(dataDir)
+	m, err := MemberOf(dataDir)
 	if err != nil {
 		return nil, err
 	}
+	dataDir = filepath.Dir(m.Dir)
 	if err := os.MkdirAll(dataDir, privateDirMode); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
@@ -44,17 +45,12 @@ func Start(dataDir string, o *Options) (*Server, error) {
 	if err := os.Chmod(dataDir, privateDirMode); err != nil {
 		return nil, fmt.Errorf("restricting the data directory to its owner: %w", err)
 	}
-	clientPath := filepath.Join(dataDir, clientSocket)
-	peerPath := filepath.Join(dataDir, peerSocket)
-	if len(clientPath) > maxSocketPath || len(peerPath) > maxSocketPath {
-		return nil, fmt.Errorf("data directory path %q is too long for a unix socket path (at most %d bytes with the socket name); use a shorter --data-dir", dataDir, maxSocketPath)
-	}
+	clientPath, peerPath := m.ClientURL.Path, m.PeerURL.Path
 
 	cfg := embed.NewConfig()
-	cfg.Name = memberName
-	cfg.Dir = filepath.Join(dataDir, memberSubdir)
-	clientURL := url.URL{Scheme: "unix", Path: clientPath}
-	peerURL := url.URL{Scheme: "unix", Path: peerPath}
+	cfg.Name = m.Name
+	cfg.Dir = m.Dir
+	clientURL, peerURL := m.ClientURL, m.PeerURL
 	cfg.ListenClientUrls = []url.URL{clientURL}
 	cfg.AdvertiseClientUrls = []url.URL{clientURL}
 	// etcd opens peer listeners on the URL's Host alone (client listeners
@@ -64,8 +60,8 @@ func Start(dataDir string, o *Options) (*Server, error) {
 	cfg.ListenPeerUrls = []url.URL{{Scheme: "unix", Host: peerPath}}
 	cfg.AdvertisePeerUrls = []url.URL{peerURL}
 	cfg.ListenMetricsUrls = nil
-	cfg.InitialCluster = memberName + "=" + peerURL.String()
-	cfg.InitialClusterToken = memberName
+	cfg.InitialCluster = m.InitialCluster()
+	cfg.InitialClusterToken = m.Name
 	cfg.MaxRequestBytes = o.MaxRequestBytes
 	if o.QuotaBackendBytes > 0 {
 		cfg.QuotaBackendBytes = o.QuotaBackendBytes

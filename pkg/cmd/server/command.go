@@ -10,6 +10,7 @@ import (
 	baseversion "k8s.io/component-base/version"
 
 	"github.com/mpijob/mpijob-apiserver/pkg/cmd/importer"
+	"github.com/mpijob/mpijob-apiserver/pkg/cmd/snapshot"
 )
 
 // NewCommand is the mpijob-apiserver command line.
@@ -40,5 +41,6 @@ func NewCommand(ctx context.Context, out io.Writer) *cobra.Command {
 	cmd.Flags().BoolVar(&printVersion, "version", false, "Print the version and exit.")
 	o.AddFlags(cmd.Flags())
 	cmd.AddCommand(importer.NewCommand(out, os.Stderr))
+	cmd.AddCommand(snapshot.NewCommand(out))
 	return cmd
 }

@@ -1,0 +1,47 @@
+package embeddedetcd
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+)
+
+// LockFileName is the lock file Lock creates in a data directory.
+const LockFileName = lockFile
+
+// Member is the identity of the embedded etcd member of a data directory:
+// what Start runs, and what `snapshot restore` must write so that Start runs
+// on restored data.
+type Member struct {
+	// Name is the member name; it is also the initial cluster token.
+	Name string
+	// Dir is etcd's own data directory, <data-dir>/etcd.
+	Dir string
+	// ClientURL is the client endpoint, a unix socket in the data dir.
+	ClientURL url.URL
+	// PeerURL is the advertised peer URL, a unix socket in the data dir.
+	PeerURL url.URL
+}
+
+// MemberOf returns the member of dataDir (made absolute), or an error when
+// the socket paths would be too long.
+func MemberOf(dataDir string) (Member, error) {
+	dataDir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return Member{}, err
+	}
+	clientPath := filepath.Join(dataDir, clientSocket)
+	peerPath := filepath.Join(dataDir, peerSocket)
+	if len(clientPath) > maxSocketPath || len(peerPath) > maxSocketPath {
+		return Member{}, fmt.Errorf("data directory path %q is too long for a unix socket path (at most %d bytes with the socket name); use a shorter --data-dir", dataDir, maxSocketPath)
+	}
+	return Member{
+		Name:      memberName,
+		Dir:       filepath.Join(dataDir, memberSubdir),
+		ClientURL: url.URL{Scheme: "unix", Path: clientPath},
+		PeerURL:   url.URL{Scheme: "unix", Path: peerPath},
+	}, nil
+}
+
+// InitialCluster is the member's --initial-cluster value.
+func (m Member) InitialCluster() string { return m.Name + "=" + m.PeerURL.String() }
