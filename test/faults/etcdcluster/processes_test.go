@@ -179,7 +179,7 @@ type replica struct {
 	cmd    *exec.Cmd
 }
 
-func startReplica(t *testing.T, members []*member) *replica {
+func startReplica(t *testing.T, members []*member, extraArgs ...string) *replica {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "mjr")
 	if err != nil {
@@ -190,8 +190,9 @@ func startReplica(t *testing.T, members []*member) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(serverBin, "--data-dir", dir, "--secure-port", strconv.Itoa(port),
-		"--etcd-servers", strings.Join(endpoints(members), ","))
+	args := append([]string{"--data-dir", dir, "--secure-port", strconv.Itoa(port),
+		"--etcd-servers", strings.Join(endpoints(members), ",")}, extraArgs...)
+	cmd := exec.Command(serverBin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
