@@ -18,7 +18,7 @@ GO_TEST_FLAGS ?= -count=1 -timeout 25m
 RUN_ARGS ?=
 IMAGE ?= mpijob-apiserver:$(VERSION)
 
-.PHONY: all build run test test-aggregated test-faults update verify image clean coldstart
+.PHONY: all build run test test-aggregated test-faults update verify image clean coldstart fuzz
 
 all: build
 
@@ -40,6 +40,10 @@ test-aggregated: build
 	test/aggregated/build.sh
 	cd test/aggregated && go vet ./... && \
 		MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) go test $(GO_TEST_FLAGS) ./...
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s) and print executions and findings.
+fuzz:
+	hack/fuzz.sh
 
 ## test-faults: the heavy fault tests of docs/RELIABILITY.md (kill -9 of the embedded etcd under
 ## write load, overload): behind the faults build tag, so plain `make test` does not run them.
