@@ -67,10 +67,20 @@ func writeAdminKubeconfig(dataDir, host string, port int, caFile, token string) 
 	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: adminUser, Namespace: "default"}
 	cfg.CurrentContext = name
 	path := filepath.Join(dataDir, adminKubeconfigFile)
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+	data, err := clientcmd.Write(*cfg)
+	if err != nil {
+		return "", err
+	}
+	// Written to a temporary file and renamed over the old one, so that a
+	// reader (or a crash mid-write) never sees a half-written kubeconfig.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return "", fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		return "", fmt.Errorf("writing %s: %w", path, err)
 	}
-	return path, os.Chmod(path, 0o600)
+	return path, nil
 }
 
 // kubeconfigHost is the address clients should dial: a wildcard bind address

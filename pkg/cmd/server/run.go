@@ -94,16 +94,26 @@ func (o *Options) Start(ctx context.Context) (*Running, error) {
 		cleanup()
 		return nil, err
 	}
+	// The kubeconfig is in place before the server answers, so a client that
+	// sees /readyz succeed can use it at once.
+	addr, ok := cfg.GenericConfig.SecureServing.Listener.Addr().(*net.TCPAddr)
+	if !ok {
+		cleanup()
+		return nil, fmt.Errorf("the secure listener is not TCP: %s", cfg.GenericConfig.SecureServing.Listener.Addr())
+	}
+	// The generated self-signed certificate's path is filled in by Config.
+	kubeconfig, err := writeAdminKubeconfig(o.DataDir, kubeconfigHost(addr.IP), addr.Port,
+		o.SecureServing.ServerCert.CertKey.CertFile, token)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
 	r, err := serve(ctx, cfg, cleanup)
 	if err != nil {
 		return nil, err
 	}
-	addr := cfg.GenericConfig.SecureServing.Listener.Addr().(*net.TCPAddr)
-	// The generated self-signed certificate's path is filled in by Config.
-	r.KubeconfigPath, err = writeAdminKubeconfig(o.DataDir, kubeconfigHost(addr.IP), addr.Port,
-		o.SecureServing.ServerCert.CertKey.CertFile, token)
-	r.AdminToken = token
-	return r, err
+	r.KubeconfigPath, r.AdminToken = kubeconfig, token
+	return r, nil
 }
 
 // serve builds the server from cfg and runs it until ctx is cancelled, then
