@@ -114,7 +114,7 @@ func (e *env) do(t testing.TB, method, path string, body interface{}) response {
 	return response{Code: resp.StatusCode, Body: out, req: method + " " + path}
 }
 
-func nsPath(ns string) string       { return groupVersionPath + "/namespaces/" + ns + "/mpijobs" }
+func nsPath(ns string) string        { return groupVersionPath + "/namespaces/" + ns + "/mpijobs" }
 func objPath(ns, name string) string { return nsPath(ns) + "/" + name }
 
 // expectStatus checks the code, that the body is a failure Status with that
