@@ -78,7 +78,8 @@ func (o *saveOptions) run(ctx context.Context, file string, out io.Writer) error
 		return fmt.Errorf("%s exists and is not a regular file", path)
 	}
 
-	cfg := clientv3.Config{DialTimeout: o.dialTimeout}
+	// Keepalives end a save whose etcd goes away mid-stream.
+	cfg := clientv3.Config{DialTimeout: o.dialTimeout, DialKeepAliveTime: 30 * time.Second, DialKeepAliveTimeout: 10 * time.Second}
 	endpoints := o.etcdServers
 	if len(endpoints) == 0 {
 		m, err := embeddedetcd.MemberOf(o.dataDir)
@@ -107,7 +108,12 @@ func (o *saveOptions) run(ctx context.Context, file string, out io.Writer) error
 	for _, ep := range endpoints {
 		c := cfg
 		c.Endpoints = []string{ep}
-		version, err = clientsnapshot.SaveWithVersion(ctx, zap.NewNop(), c, tmp)
+		// The snapshot stream has no deadline (a large one takes long), and
+		// the client does not wait for the connection before it starts: reach
+		// the endpoint first, within the dial timeout.
+		if err = probe(ctx, c); err == nil {
+			version, err = clientsnapshot.SaveWithVersion(ctx, zap.NewNop(), c, tmp)
+		}
 		if err == nil {
 			break
 		}
@@ -130,6 +136,22 @@ func (o *saveOptions) run(ctx context.Context, file string, out io.Writer) error
 	}
 	fmt.Fprintf(out, "Saved snapshot %s: %s, etcd %s; fetched in %s, verified in %s\n", path, st,
 		version, fetched.Round(time.Millisecond), (time.Since(start) - fetched).Round(time.Millisecond))
+	return nil
+}
+
+// probe checks that the one endpoint of cfg answers within the dial timeout.
+func probe(ctx context.Context, cfg clientv3.Config) error {
+	cfg.Logger = zap.NewNop()
+	c, err := clientv3.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+	defer cancel()
+	if _, err := c.Status(ctx, cfg.Endpoints[0]); err != nil {
+		return fmt.Errorf("etcd does not answer: %w", err)
+	}
 	return nil
 }
 
