@@ -29,18 +29,38 @@ func TestTotalEtcdOutage(t *testing.T) {
 	r := startReplica(t, members, "--request-timeout="+requestTimeout.String())
 	jobs := r.client.KubeflowV1alpha2().MPIJobs(namespace)
 	ctx := context.Background()
-	for i := 0; i < 20; i++ {
-		if _, err := jobs.Create(ctx, newJob(fmt.Sprintf("before-%d", i)), metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	factory := informers.NewSharedInformerFactoryWithOptions(r.client, 0, informers.WithNamespace(namespace))
 	inf := factory.Kubeflow().V1alpha2().MPIJobs().Informer()
+	// Every acknowledged write must reach the informer as an event: the
+	// watch ends or resumes across the outage, with no gap. (A relist may
+	// repeat objects; repeats are not gaps.)
+	seen := &eventLog{}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    seen.add,
+		UpdateFunc: func(_, obj interface{}) { seen.add(obj) },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var acked []write
+	create := func(name string) error {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		job, err := jobs.Create(cctx, newJob(name), metav1.CreateOptions{})
+		if err == nil {
+			acked = append(acked, write{name, rvOf(job)})
+		}
+		return err
+	}
 	stop := make(chan struct{})
 	defer close(stop)
 	factory.Start(stop)
 	if !cache.WaitForCacheSync(stop, inf.HasSynced) {
 		t.Fatal("informer did not sync")
+	}
+	for i := 0; i < 20; i++ {
+		if err := create(fmt.Sprintf("before-%d", i)); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	down := time.Now()
@@ -77,17 +97,21 @@ func TestTotalEtcdOutage(t *testing.T) {
 		m.start(t)
 	}
 	var recovered time.Duration
+	attempt := 0
 	waitFor(t, 60*time.Second, "a write to succeed after etcd returned", func() bool {
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		_, err := jobs.Create(cctx, newJob("after"), metav1.CreateOptions{})
-		if err == nil || apierrors.IsAlreadyExists(err) {
+		attempt++
+		if create(fmt.Sprintf("after-%d", attempt)) == nil {
 			recovered = time.Since(back)
 			return true
 		}
 		return false
 	})
 	t.Logf("recovered %s after etcd returned (a write succeeded, no server restart)", recovered.Round(time.Millisecond))
+	for i := 0; i < 20; i++ {
+		if err := create(fmt.Sprintf("later-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// The informer converges: its store holds exactly what the server lists.
 	waitFor(t, 30*time.Second, "the informer to converge", func() bool {
@@ -107,4 +131,10 @@ func TestTotalEtcdOutage(t *testing.T) {
 		return true
 	})
 	t.Logf("informer converged %s after etcd returned", time.Since(back).Round(time.Millisecond))
+	var missing []write
+	waitFor(t, 30*time.Second, "every acknowledged write to reach the informer", func() bool {
+		missing = missingWrites(acked, seen.snapshot())
+		return len(missing) == 0
+	})
+	t.Logf("writes acknowledged %d, events missed %d", len(acked), len(missing))
 }
