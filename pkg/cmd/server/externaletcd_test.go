@@ -3,16 +3,13 @@ package server_test
 import (
 	"context"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -30,7 +27,7 @@ func TestExternalEtcdOverTLS(t *testing.T) {
 	loopback := net.ParseIP("127.0.0.1")
 	serverCert, serverKey := ca.Issue(t, "etcd-server", "etcd", nil, loopback)
 	clientCert, clientKey := ca.Issue(t, "apiserver-etcd-client", "mpijob-apiserver", nil)
-	endpoint := startTLSEtcd(t, ca.CertFile, serverCert, serverKey)
+	endpoint := framework.StartTLSEtcd(t, ca.CertFile, serverCert, serverKey)
 
 	s := framework.Start(t, func(o *server.Options) {
 		o.Etcd.StorageConfig.Transport.ServerList = []string{endpoint}
@@ -74,38 +71,4 @@ func TestExternalEtcdOverTLS(t *testing.T) {
 			t.Errorf("%s exists in the data dir: the embedded etcd should not have started (stat err %v)", name, err)
 		}
 	}
-}
-
-func startTLSEtcd(t *testing.T, caFile, certFile, keyFile string) string {
-	t.Helper()
-	cfg := embed.NewConfig()
-	cfg.Dir = filepath.Join(t.TempDir(), "etcd")
-	clientURL := url.URL{Scheme: "https", Host: "127.0.0.1:" + strconv.Itoa(freePort(t))}
-	peerURL := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(freePort(t))}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{clientURL}, []url.URL{clientURL}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peerURL}, []url.URL{peerURL}
-	cfg.InitialCluster = cfg.Name + "=" + peerURL.String()
-	cfg.ClientTLSInfo = transport.TLSInfo{CertFile: certFile, KeyFile: keyFile, TrustedCAFile: caFile, ClientCertAuth: true}
-	cfg.LogLevel = "error"
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(30 * time.Second):
-		t.Fatal("external etcd not ready")
-	}
-	return clientURL.String()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -29,7 +27,7 @@ func TestSaveExternalEtcdOverTLS(t *testing.T) {
 	ca := framework.NewCA(t, pkiDir, "etcd")
 	serverCert, serverKey := ca.Issue(t, "etcd-server", "etcd", nil, net.ParseIP("127.0.0.1"))
 	clientCert, clientKey := ca.Issue(t, "client", "backup", nil)
-	endpoint := startTLSEtcd(t, ca.CertFile, serverCert, serverKey)
+	endpoint := framework.StartTLSEtcd(t, ca.CertFile, serverCert, serverKey)
 
 	tlsCfg, err := (transport.TLSInfo{CertFile: clientCert, KeyFile: clientKey, TrustedCAFile: ca.CertFile}).ClientConfig()
 	if err != nil {
@@ -52,7 +50,7 @@ func TestSaveExternalEtcdOverTLS(t *testing.T) {
 	}
 
 	file := filepath.Join(t.TempDir(), "external.db")
-	dead := "https://127.0.0.1:" + strconv.Itoa(freePort(t))
+	dead := "https://127.0.0.1:" + strconv.Itoa(framework.FreePort(t))
 	out, err := run(t, "snapshot", "save", "--etcd-servers", dead+","+endpoint, "--dial-timeout", "2s",
 		"--etcd-cafile", ca.CertFile, "--etcd-certfile", clientCert, "--etcd-keyfile", clientKey, file)
 	if err != nil {
@@ -130,38 +128,4 @@ func TestRestoreBumpRevision(t *testing.T) {
 	case <-wctx.Done():
 		t.Errorf("watch from the old server's resourceVersion %s: no event in 20s, want 410 Gone", later.ResourceVersion)
 	}
-}
-
-func startTLSEtcd(t *testing.T, caFile, certFile, keyFile string) string {
-	t.Helper()
-	cfg := embed.NewConfig()
-	cfg.Dir = filepath.Join(t.TempDir(), "etcd")
-	clientURL := url.URL{Scheme: "https", Host: "127.0.0.1:" + strconv.Itoa(freePort(t))}
-	peerURL := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(freePort(t))}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{clientURL}, []url.URL{clientURL}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peerURL}, []url.URL{peerURL}
-	cfg.InitialCluster = cfg.Name + "=" + peerURL.String()
-	cfg.ClientTLSInfo = transport.TLSInfo{CertFile: certFile, KeyFile: keyFile, TrustedCAFile: caFile, ClientCertAuth: true}
-	cfg.LogLevel = "error"
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(30 * time.Second):
-		t.Fatal("external etcd not ready")
-	}
-	return clientURL.String()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
