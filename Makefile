@@ -48,7 +48,7 @@ fuzz:
 ## test-faults: the heavy fault tests of docs/RELIABILITY.md (kill -9 of the embedded etcd under
 ## write load, overload): behind the faults build tag, so plain `make test` does not run them.
 test-faults: build
-	MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) go test -tags faults -count=1 -timeout 20m -v ./test/faults/...
+	MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) go test -tags faults -p 1 -count=1 -timeout 20m -v ./test/faults/...
 
 ## update: regenerate all generated code.
 update:
