@@ -37,6 +37,9 @@ func (o *Options) Config(etcdEndpoints []string, adminTokenFile string) (*apiser
 	}
 	etcd := *o.Etcd
 	etcd.StorageConfig.Transport.ServerList = etcdEndpoints
+	if usesTCP(etcdEndpoints) && etcd.StorageConfig.Transport.EgressLookup == nil {
+		etcd.StorageConfig.Transport.EgressLookup = patientEtcdDialer
+	}
 
 	var err error
 	if o.Mode == ModeAggregated {
