@@ -80,7 +80,7 @@ func (c CompletedConfig) New() (*Server, error) {
 
 // wrapHandlerChain puts the MPIJob-specific filters between the generic
 // handler chain (authentication, authorization, audit, limits) and the API
-// handlers.
+// handlers, and drains bodies the chain refused unread.
 func (c CompletedConfig) wrapHandlerChain(mpijobs *mpijobstorage.REST) {
 	build := c.GenericConfig.BuildHandlerChainFunc
 	get := func(ctx context.Context, name string) (runtime.Object, error) {
@@ -88,6 +88,6 @@ func (c CompletedConfig) wrapHandlerChain(mpijobs *mpijobstorage.REST) {
 	}
 	maxBody := c.GenericConfig.MaxRequestBodyBytes
 	c.GenericConfig.BuildHandlerChainFunc = func(apiHandler http.Handler, cfg *genericapiserver.Config) http.Handler {
-		return build(withReplicaMapStrategicMerge(apiHandler, get, maxBody), cfg)
+		return withUnreadBodyDrained(build(withReplicaMapStrategicMerge(apiHandler, get, maxBody), cfg))
 	}
 }

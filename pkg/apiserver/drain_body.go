@@ -1,0 +1,45 @@
+package apiserver
+
+import (
+	"io"
+	"net/http"
+	"sync/atomic"
+)
+
+// maxUnreadBodyDrain bounds how much of an unread request body is read and
+// thrown away; net/http's HTTP/1 server uses the same bound before reusing a
+// connection.
+const maxUnreadBodyDrain = 256 << 10
+
+// withUnreadBodyDrained reads what is left of a small request body that the
+// chain refused without reading (a 401, 403 or 429). Over HTTP/2 the Go server
+// otherwise ends such a stream with RST_STREAM right after the response, and
+// clients such as curl then report the complete answer as a partial transfer
+// instead of showing the Status.
+func withUnreadBodyDrained(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || r.ContentLength > maxUnreadBodyDrain {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body := &readTracker{ReadCloser: r.Body}
+		r.Body = body
+		next.ServeHTTP(w, r)
+		// A handler that read any of the body owns it, even if it has not
+		// finished (a timed-out request may still be reading it).
+		if body.read.Load() == 0 {
+			_, _ = io.CopyN(io.Discard, body.ReadCloser, maxUnreadBodyDrain)
+		}
+	})
+}
+
+type readTracker struct {
+	io.ReadCloser
+	read atomic.Int64
+}
+
+func (t *readTracker) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	t.read.Add(int64(n))
+	return n, err
+}
