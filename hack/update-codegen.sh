@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates every generated file: deepcopy, conversion and defaulters next to
-# the API types; OpenAPI definitions, clientset, listers, informers and apply
-# configurations under pkg/generated.
+# Regenerates every generated file: the protobuf encoding (generated.proto,
+# generated.pb.go and the protobuf struct tags), deepcopy, conversion and
+# defaulters next to the API types; OpenAPI definitions, clientset, listers,
+# informers and apply configurations under pkg/generated.
 set -o errexit -o nounset -o pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +15,48 @@ boilerplate="${root}/hack/boilerplate.go.txt"
 export GOBIN="${root}/_output/bin"
 mkdir -p "${GOBIN}"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+
+# go-to-protobuf first: it adds the protobuf struct tags to the types, which
+# the later generators read. Its output names, generated.proto and
+# generated.pb.go, are fixed in the tool (the .pb.go names its .proto), so
+# these two keep Kubernetes' names instead of zz_generated.*. It reads and
+# writes files by import path under one source root, as in a GOPATH, so a
+# temporary root of symlinks stands for the repo and for what the .proto
+# imports: k8s.io/api, apimachinery, gogo.proto and, under gogo's protobuf/,
+# the google/protobuf descriptors. It runs protoc, protoc-gen-gogo and
+# goimports from PATH; protoc there is hack/protoc-pointer-maps.sh.
+PROTOC="$(command -v protoc)" || {
+    echo "protoc not found (Debian: apt-get install protobuf-compiler)" >&2
+    exit 1
+}
+export PROTOC POINTER_MAP_FIELDS="mpiReplicaSpecs replicaStatuses"
+go install k8s.io/code-generator/cmd/go-to-protobuf \
+    k8s.io/code-generator/cmd/go-to-protobuf/protoc-gen-gogo \
+    golang.org/x/tools/cmd/goimports
+proto_root="$(mktemp -d)"
+trap 'rm -rf "${proto_root}"' EXIT
+link() { mkdir -p "$(dirname "${proto_root}/$1")" && ln -s "$2" "${proto_root}/$1"; }
+link bin/protoc "${root}/hack/protoc-pointer-maps.sh"
+link "src/${module}" "${root}"
+for dep in k8s.io/api k8s.io/apimachinery github.com/gogo/protobuf; do
+    link "src/${dep}" "$(go list -m -f '{{.Dir}}' "${dep}")"
+done
+# Packages with a '-' are not generated, only read for the messages ours use.
+proto_deps=(
+    -k8s.io/apimachinery/pkg/util/intstr
+    -k8s.io/apimachinery/pkg/api/resource
+    -k8s.io/apimachinery/pkg/runtime/schema
+    -k8s.io/apimachinery/pkg/runtime
+    -k8s.io/apimachinery/pkg/apis/meta/v1
+    -k8s.io/api/core/v1
+)
+PATH="${proto_root}/bin:${GOBIN}:${PATH}" "${GOBIN}/go-to-protobuf" \
+    --go-header-file "${boilerplate}" \
+    --output-dir "${proto_root}/src" \
+    --proto-import "${proto_root}/src/github.com/gogo/protobuf/protobuf" \
+    --apimachinery-packages "$(IFS=,; echo "${proto_deps[*]}")" \
+    --packages "${module}/api/kubeflow/v1alpha2"
+rm -rf "${proto_root}"
 
 codegen_dir="$(go list -m -f '{{.Dir}}' k8s.io/code-generator)"
 # shellcheck source=/dev/null
@@ -40,4 +83,5 @@ kube::codegen::gen_client \
     --output-pkg "${module}/pkg/generated" \
     --with-watch \
     --with-applyconfig \
+    --prefers-protobuf \
     "${root}/api"

@@ -69,9 +69,12 @@ type SchedulingPolicy struct {
 	// +optional
 	Queue string `json:"queue,omitempty"`
 
+	// A map, not mpi-operator's pointer to one, which protobuf cannot carry;
+	// omitzero keeps {} apart from absent in JSON, as the pointer did.
+
 	// Resources the gang needs as a whole.
 	// +optional
-	MinResources *corev1.ResourceList `json:"minResources,omitempty"`
+	MinResources corev1.ResourceList `json:"minResources,omitzero"`
 
 	// Priority class of the gang.
 	// +optional

@@ -23,7 +23,6 @@ package kubeflow
 
 import (
 	v1 "k8s.io/api/core/v1"
-	resource "k8s.io/apimachinery/pkg/api/resource"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -306,13 +305,9 @@ func (in *SchedulingPolicy) DeepCopyInto(out *SchedulingPolicy) {
 	}
 	if in.MinResources != nil {
 		in, out := &in.MinResources, &out.MinResources
-		*out = new(v1.ResourceList)
-		if **in != nil {
-			in, out := *in, *out
-			*out = make(map[v1.ResourceName]resource.Quantity, len(*in))
-			for key, val := range *in {
-				(*out)[key] = val.DeepCopy()
-			}
+		*out = make(v1.ResourceList, len(*in))
+		for key, val := range *in {
+			(*out)[key] = val.DeepCopy()
 		}
 	}
 	return

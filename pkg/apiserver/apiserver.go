@@ -67,7 +67,6 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	groupInfo := genericapiserver.NewDefaultAPIGroupInfo(kubeflow.GroupName, Scheme, metav1.ParameterCodec, Codecs)
-	groupInfo.NegotiatedSerializer = groupSerializer
 	groupInfo.VersionedResourcesStorageMap[v1alpha2.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"mpijobs":        mpijobs,
 		"mpijobs/status": status,

@@ -31,24 +31,3 @@ func init() {
 		&metav1.APIResourceList{},
 	)
 }
-
-// groupSerializer serves the kubeflow.org group in JSON, YAML and CBOR but
-// not protobuf: the MPIJob types have no protobuf encoding, and offering it
-// would make a client that prefers protobuf but accepts JSON (`Accept:
-// application/vnd.kubernetes.protobuf, application/json`, as controllers
-// send) get a 406 instead of JSON. Custom resources are served the same way.
-var groupSerializer runtime.NegotiatedSerializer = withoutProtobuf{Codecs}
-
-type withoutProtobuf struct {
-	runtime.NegotiatedSerializer
-}
-
-func (s withoutProtobuf) SupportedMediaTypes() []runtime.SerializerInfo {
-	var infos []runtime.SerializerInfo
-	for _, info := range s.NegotiatedSerializer.SupportedMediaTypes() {
-		if info.MediaType != runtime.ContentTypeProtobuf {
-			infos = append(infos, info)
-		}
-	}
-	return infos
-}

@@ -40,23 +40,6 @@ func Funcs(codecs runtimeserializer.CodecFactory) []interface{} {
 
 		// Condition statuses: the only corev1 enum our types hold directly.
 		oneOf(corev1.ConditionTrue, corev1.ConditionFalse, corev1.ConditionUnknown),
-
-		// minResources is a pointer to a map. JSON has no way to say "a
-		// pointer to a nil map" (it is written as null and read back as a
-		// nil pointer), so a set pointer always holds a map, as it does when
-		// a client sends {}.
-		func(p *kubeflow.SchedulingPolicy, c randfill.Continue) {
-			c.FillNoCustom(p)
-			if p.MinResources != nil && *p.MinResources == nil {
-				*p.MinResources = corev1.ResourceList{}
-			}
-		},
-		func(p *v1alpha2.SchedulingPolicy, c randfill.Continue) {
-			c.FillNoCustom(p)
-			if p.MinResources != nil && *p.MinResources == nil {
-				*p.MinResources = corev1.ResourceList{}
-			}
-		},
 	}
 }
 

@@ -12,15 +12,15 @@ import (
 type ReplicaSpec struct {
 	// Desired number of pods.
 	// +optional
-	Replicas *int32 `json:"replicas,omitempty"`
+	Replicas *int32 `json:"replicas,omitempty" protobuf:"varint,1,opt,name=replicas"`
 
 	// Pod template of every replica of this type.
 	// +optional
-	Template corev1.PodTemplateSpec `json:"template,omitempty"`
+	Template corev1.PodTemplateSpec `json:"template,omitempty" protobuf:"bytes,2,opt,name=template"`
 
 	// Restart policy of the replicas; it overrides the template's.
 	// +optional
-	RestartPolicy RestartPolicy `json:"restartPolicy,omitempty"`
+	RestartPolicy RestartPolicy `json:"restartPolicy,omitempty" protobuf:"bytes,3,opt,name=restartPolicy,casttype=RestartPolicy"`
 }
 
 // RestartPolicy is the restart policy of a replica type.
@@ -40,42 +40,45 @@ const (
 type RunPolicy struct {
 	// Which pods are removed when the job finishes.
 	// +optional
-	CleanPodPolicy *CleanPodPolicy `json:"cleanPodPolicy,omitempty"`
+	CleanPodPolicy *CleanPodPolicy `json:"cleanPodPolicy,omitempty" protobuf:"bytes,1,opt,name=cleanPodPolicy,casttype=CleanPodPolicy"`
 
 	// Seconds after the job finishes before it may be removed.
 	// +optional
-	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
+	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty" protobuf:"varint,2,opt,name=ttlSecondsAfterFinished"`
 
 	// Seconds from the start that the job may run.
 	// +optional
-	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
+	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty" protobuf:"varint,3,opt,name=activeDeadlineSeconds"`
 
 	// Number of retries before the job is marked failed.
 	// +optional
-	BackoffLimit *int32 `json:"backoffLimit,omitempty"`
+	BackoffLimit *int32 `json:"backoffLimit,omitempty" protobuf:"varint,4,opt,name=backoffLimit"`
 
 	// Gang-scheduling policy.
 	// +optional
-	SchedulingPolicy *SchedulingPolicy `json:"schedulingPolicy,omitempty"`
+	SchedulingPolicy *SchedulingPolicy `json:"schedulingPolicy,omitempty" protobuf:"bytes,5,opt,name=schedulingPolicy"`
 }
 
 // SchedulingPolicy holds gang-scheduling settings.
 type SchedulingPolicy struct {
 	// Minimum number of pods that must be schedulable together.
 	// +optional
-	MinAvailable *int32 `json:"minAvailable,omitempty"`
+	MinAvailable *int32 `json:"minAvailable,omitempty" protobuf:"varint,1,opt,name=minAvailable"`
 
 	// Queue the job is scheduled from.
 	// +optional
-	Queue string `json:"queue,omitempty"`
+	Queue string `json:"queue,omitempty" protobuf:"bytes,2,opt,name=queue"`
+
+	// A map, not mpi-operator's pointer to one, which protobuf cannot carry;
+	// omitzero keeps {} apart from absent in JSON, as the pointer did.
 
 	// Resources the gang needs as a whole.
 	// +optional
-	MinResources *corev1.ResourceList `json:"minResources,omitempty"`
+	MinResources corev1.ResourceList `json:"minResources,omitzero" protobuf:"bytes,3,rep,name=minResources,casttype=k8s.io/api/core/v1.ResourceList,castkey=k8s.io/api/core/v1.ResourceName"`
 
 	// Priority class of the gang.
 	// +optional
-	PriorityClass string `json:"priorityClass,omitempty"`
+	PriorityClass string `json:"priorityClass,omitempty" protobuf:"bytes,4,opt,name=priorityClass"`
 }
 
 // JobStatus is the observed state of a job, written by the operator through
@@ -84,22 +87,22 @@ type JobStatus struct {
 	// Observed conditions, oldest first; the last one with status True is the
 	// job's current state.
 	// +listType=atomic
-	Conditions []JobCondition `json:"conditions"`
+	Conditions []JobCondition `json:"conditions" protobuf:"bytes,1,rep,name=conditions"`
 
 	// Per replica type counts, keyed by Launcher and Worker.
-	ReplicaStatuses map[ReplicaType]*ReplicaStatus `json:"replicaStatuses"`
+	ReplicaStatuses map[ReplicaType]*ReplicaStatus `json:"replicaStatuses" protobuf:"bytes,2,rep,name=replicaStatuses,castkey=ReplicaType"`
 
 	// When the operator first acknowledged the job.
 	// +optional
-	StartTime *metav1.Time `json:"startTime,omitempty"`
+	StartTime *metav1.Time `json:"startTime,omitempty" protobuf:"bytes,3,opt,name=startTime"`
 
 	// When the job finished.
 	// +optional
-	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	CompletionTime *metav1.Time `json:"completionTime,omitempty" protobuf:"bytes,4,opt,name=completionTime"`
 
 	// When the job was last reconciled.
 	// +optional
-	LastReconcileTime *metav1.Time `json:"lastReconcileTime,omitempty"`
+	LastReconcileTime *metav1.Time `json:"lastReconcileTime,omitempty" protobuf:"bytes,5,opt,name=lastReconcileTime"`
 }
 
 // ReplicaType is a key of status.replicaStatuses.
@@ -109,35 +112,35 @@ type ReplicaType string
 type ReplicaStatus struct {
 	// Number of running pods.
 	// +optional
-	Active int32 `json:"active,omitempty"`
+	Active int32 `json:"active,omitempty" protobuf:"varint,1,opt,name=active"`
 
 	// Number of pods that succeeded.
 	// +optional
-	Succeeded int32 `json:"succeeded,omitempty"`
+	Succeeded int32 `json:"succeeded,omitempty" protobuf:"varint,2,opt,name=succeeded"`
 
 	// Number of pods that failed.
 	// +optional
-	Failed int32 `json:"failed,omitempty"`
+	Failed int32 `json:"failed,omitempty" protobuf:"varint,3,opt,name=failed"`
 }
 
 // JobCondition is one observed condition of a job.
 type JobCondition struct {
 	// Type of the condition.
-	Type JobConditionType `json:"type"`
+	Type JobConditionType `json:"type" protobuf:"bytes,1,opt,name=type,casttype=JobConditionType"`
 	// Status of the condition: True, False or Unknown.
-	Status corev1.ConditionStatus `json:"status"`
+	Status corev1.ConditionStatus `json:"status" protobuf:"bytes,2,opt,name=status,casttype=k8s.io/api/core/v1.ConditionStatus"`
 	// Machine-readable reason of the last transition.
 	// +optional
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,3,opt,name=reason"`
 	// Human-readable details of the last transition.
 	// +optional
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" protobuf:"bytes,4,opt,name=message"`
 	// When the condition was last updated.
 	// +optional
-	LastUpdateTime metav1.Time `json:"lastUpdateTime,omitempty"`
+	LastUpdateTime metav1.Time `json:"lastUpdateTime,omitempty" protobuf:"bytes,5,opt,name=lastUpdateTime"`
 	// When the condition last changed status.
 	// +optional
-	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
+	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty" protobuf:"bytes,6,opt,name=lastTransitionTime"`
 }
 
 // JobConditionType is the type of a job condition.

@@ -21,16 +21,13 @@ import (
 // back to the same encoding (what is stored can be read).
 //
 // The seed corpus (testdata/fuzz/FuzzDecodeValidate) holds the seed object in
-// JSON and YAML, invalid variants and deeply nested bodies; plain `go test`
-// runs it as a unit test, `make fuzz` explores from it.
+// JSON, YAML and protobuf, invalid variants and deeply nested bodies; plain
+// `go test` runs it as a unit test, `make fuzz` explores from it.
 func FuzzDecodeValidate(f *testing.F) {
 	encoder := apiserver.Codecs.LegacyCodec(v1alpha2.SchemeGroupVersion)
 	hubDecoder := apiserver.Codecs.UniversalDecoder(kubeflow.SchemeGroupVersion)
 	var decoders []runtime.Decoder
 	for _, info := range apiserver.Codecs.SupportedMediaTypes() {
-		if info.MediaType == runtime.ContentTypeProtobuf {
-			continue // not served for this group
-		}
 		s := info.StrictSerializer
 		if s == nil {
 			s = info.Serializer

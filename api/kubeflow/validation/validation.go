@@ -109,9 +109,7 @@ func validateRunPolicy(policy *kubeflow.RunPolicy, fldPath *field.Path) field.Er
 		if sp.MinAvailable != nil {
 			allErrs = append(allErrs, validateMinimum(int64(*sp.MinAvailable), 0, spPath.Child("minAvailable"))...)
 		}
-		if sp.MinResources != nil {
-			allErrs = append(allErrs, validateResourceList(*sp.MinResources, spPath.Child("minResources"))...)
-		}
+		allErrs = append(allErrs, validateResourceList(sp.MinResources, spPath.Child("minResources"))...)
 	}
 	return allErrs
 }

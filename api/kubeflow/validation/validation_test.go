@@ -34,7 +34,7 @@ func TestValidateMPIJobSpec(t *testing.T) {
 				TTLSecondsAfterFinished: ptr[int32](0),
 				ActiveDeadlineSeconds:   ptr[int64](60),
 				BackoffLimit:            ptr[int32](3),
-				SchedulingPolicy:        &kubeflow.SchedulingPolicy{MinAvailable: ptr[int32](0), Queue: "q", MinResources: &minRes},
+				SchedulingPolicy:        &kubeflow.SchedulingPolicy{MinAvailable: ptr[int32](0), Queue: "q", MinResources: minRes},
 			}
 			launcher(j).RestartPolicy = kubeflow.RestartPolicyOnFailure
 			worker(j).RestartPolicy = kubeflow.RestartPolicyExitCode
@@ -82,7 +82,7 @@ func TestValidateMPIJobSpec(t *testing.T) {
 				TTLSecondsAfterFinished: ptr[int32](-1),
 				ActiveDeadlineSeconds:   ptr[int64](0),
 				BackoffLimit:            ptr[int32](-1),
-				SchedulingPolicy:        &kubeflow.SchedulingPolicy{MinAvailable: ptr[int32](-1), MinResources: &minRes},
+				SchedulingPolicy:        &kubeflow.SchedulingPolicy{MinAvailable: ptr[int32](-1), MinResources: minRes},
 			}
 		}, want: []wantErr{
 			notSupported("spec.runPolicy.cleanPodPolicy"),

@@ -10,6 +10,7 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/clientcmd"
 
 	clientset "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
@@ -102,6 +103,10 @@ func (o *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Write
 	// limits protect it, so client-side throttling would only slow a large
 	// import down.
 	cfg.QPS, cfg.Burst = -1, 0
+	// JSON, not the clientset's default protobuf: protobuf would send an
+	// exported `conditions: []` or `replicaStatuses: {}` as absent, stored as
+	// null; and JSON also works with servers that predate protobuf.
+	cfg.ContentType = runtime.ContentTypeJSON
 	warnings := &warningCollector{}
 	cfg.WarningHandlerWithContext = warnings
 	client, err := clientset.NewForConfig(cfg)

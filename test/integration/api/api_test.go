@@ -29,5 +29,6 @@ func TestAPI(t *testing.T) {
 	t.Run("OpenAPI", func(t *testing.T) { testOpenAPI(t, e) })
 	t.Run("Table", func(t *testing.T) { testTable(t, e) })
 	t.Run("ContentNegotiation", func(t *testing.T) { testContentNegotiation(t, e) })
+	t.Run("Protobuf", func(t *testing.T) { testProtobuf(t, e) })
 	t.Run("Auth", func(t *testing.T) { testAuth(t, e, creds) })
 }

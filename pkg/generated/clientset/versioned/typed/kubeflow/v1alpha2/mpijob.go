@@ -69,6 +69,7 @@ func newMPIJobs(c *KubeflowV1alpha2Client, namespace string) *mPIJobs {
 			namespace,
 			func() *kubeflowv1alpha2.MPIJob { return &kubeflowv1alpha2.MPIJob{} },
 			func() *kubeflowv1alpha2.MPIJobList { return &kubeflowv1alpha2.MPIJobList{} },
+			gentype.PrefersProtobuf[*kubeflowv1alpha2.MPIJob](),
 		),
 	}
 }
