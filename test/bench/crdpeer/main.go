@@ -1,0 +1,44 @@
+// Command crdpeer serves MPIJob kubeflow.org/v1alpha2 as a CustomResourceDefinition
+// through k8s.io/apiextensions-apiserver, the code kube-apiserver uses for
+// CRDs, so that benchmarks can compare mpijob-apiserver with "the same type
+// served as a CRD" on the same machine and etcd.
+//
+// It is a standalone server: bearer tokens from --token-auth-file, every
+// authenticated user allowed, no admission plugins, no API Priority and
+// Fairness and no core Kubernetes client. At startup it installs the MPIJob
+// CRD from the embedded mpijob-crd.yaml and reports ready on /readyz only once
+// MPIJobs are served.
+//
+//	go build -o crdpeer ./test/bench/crdpeer
+//	crdpeer --etcd-servers=http://127.0.0.1:2379 --secure-port=8444 \
+//	    --cert-dir=DIR --token-auth-file=tokens.csv
+//
+// --etcd-prefix defaults to /registry-crdpeer so that the peer can share an
+// etcd with mpijob-apiserver (/registry) without touching its keys.
+package main
+
+import (
+	"errors"
+	"os"
+
+	"github.com/spf13/pflag"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/klog/v2"
+)
+
+func main() {
+	// The first SIGTERM or SIGINT cancels the context (the server drains and
+	// run returns); a second one exits at once.
+	ctx := genericapiserver.SetupSignalContext()
+	err := run(ctx, os.Args[1:])
+	if errors.Is(err, pflag.ErrHelp) {
+		err = nil
+	}
+	if err != nil {
+		klog.ErrorS(err, "crdpeer failed")
+	}
+	klog.Flush()
+	if err != nil {
+		os.Exit(1)
+	}
+}
