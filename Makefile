@@ -18,7 +18,7 @@ GO_TEST_FLAGS ?= -count=1 -timeout 25m
 RUN_ARGS ?=
 IMAGE ?= mpijob-apiserver:$(VERSION)
 
-.PHONY: all build run test test-aggregated test-faults update verify image clean coldstart fuzz
+.PHONY: all build run test test-aggregated test-faults update verify image clean coldstart fuzz bench bench-quick bench-bins
 
 all: build
 
@@ -64,6 +64,24 @@ verify:
 ## image: build the container image (needs a Docker engine).
 image:
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+BENCH_BIN := _output/bench
+BENCH_ARGS ?=
+
+bench-bins: build
+	go build -o $(BENCH_BIN)/etcd ./test/tools/etcd
+	go build -o $(BENCH_BIN)/crdpeer ./test/bench/crdpeer
+	go build -o $(BENCH_BIN)/bench ./test/bench
+
+## bench: this server against the same MPIJob served as a CRD by apiextensions-apiserver, each on
+## its own etcd; prints the table and writes docs/BENCHMARKS.md and docs/benchmarks.svg
+## (BENCH_ARGS='--objects=150000 --namespaces=150' for the large run).
+bench: bench-bins
+	$(BENCH_BIN)/bench --out docs/BENCHMARKS.md --svg docs/benchmarks.svg $(BENCH_ARGS)
+
+## bench-quick: the harness on 1,000 objects and one round, to prove it works; writes no docs.
+bench-quick: bench-bins
+	$(BENCH_BIN)/bench --quick $(BENCH_ARGS)
 
 ## coldstart: median time from exec to a ready /readyz over 5 fresh starts.
 coldstart: build

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+func (r *results) measureRSS(peers []*peer, label string) error {
+	var v [2]float64
+	for i, p := range peers {
+		b, err := p.server.rssBytes()
+		if err != nil {
+			return err
+		}
+		v[i] = float64(b) / (1 << 20)
+	}
+	r.add(row{metric: label, unit: "MiB", ours: one(v[0]), peer: ptr(one(v[1])), lowerBetter: true, goalPeer: 0.25})
+	return nil
+}
+
+func (r *results) measureLists(ctx context.Context, peers []*peer, perNS int) error {
+	ns := namespaceName(0)
+	samples := make(map[string]map[string][]time.Duration)
+	var body []byte
+	for _, v := range listVariants {
+		samples[v.label] = map[string][]time.Duration{}
+	}
+	for _, p := range peers {
+		// One warm-up LIST per peer and kind: the first pays for connections.
+		for _, v := range listVariants {
+			if _, _, err := listOnce(ctx, p, nsPath(ns), v); err != nil {
+				return err
+			}
+		}
+	}
+	for round := 0; round < r.cfg.rounds; round++ {
+		for _, p := range peers {
+			for _, v := range listVariants {
+				for s := 0; s < r.cfg.listSamples; s++ {
+					took, _, err := listOnce(ctx, p, nsPath(ns), v)
+					if err != nil {
+						return err
+					}
+					samples[v.label][p.name] = append(samples[v.label][p.name], took)
+				}
+			}
+		}
+	}
+	var err error
+	if body, err = peers[0].call(ctx, "GET", nsPath(ns), nil, 200); err != nil {
+		return err
+	}
+	floor, err := encodeFloor(body, r.cfg.rounds*r.cfg.listSamples)
+	if err != nil {
+		return fmt.Errorf("encode floor: %w", err)
+	}
+	floorSum := summarize(millis(floor))
+	for _, v := range listVariants {
+		r.add(row{metric: fmt.Sprintf("LIST %d objects, JSON, %s", perNS, v.label), unit: "ms",
+			ours: summarize(millis(samples[v.label][peers[0].name])), peer: ptr(summarize(millis(samples[v.label][peers[1].name]))),
+			floor: &floorSum, lowerBetter: true, goalPeer: 0.2, goalFloor: 1.5})
+	}
+	r.add(row{metric: fmt.Sprintf("encode %d objects to JSON in-process (floor)", perNS), unit: "ms", ours: floorSum, lowerBetter: true})
+
+	// Protobuf through the typed clientset, against the CRD peer's JSON.
+	c, err := typedClient(peers[0])
+	if err != nil {
+		return err
+	}
+	for _, v := range []listVariant{listVariants[0], listVariants[1]} {
+		if _, _, err := typedListOnce(ctx, c, ns, v); err != nil {
+			logf("protobuf LIST through the typed clientset failed, left out: %v", err)
+			return nil
+		}
+		var ds []time.Duration
+		for i := 0; i < r.cfg.rounds*r.cfg.listSamples; i++ {
+			took, n, err := typedListOnce(ctx, c, ns, v)
+			if err != nil {
+				return err
+			}
+			if n < perNS {
+				return fmt.Errorf("typed LIST saw %d objects, want %d", n, perNS)
+			}
+			ds = append(ds, took)
+		}
+		r.add(row{metric: fmt.Sprintf("LIST %d objects, protobuf, typed clientset, %s (peer: JSON)", perNS, v.label), unit: "ms",
+			ours: summarize(millis(ds)), peer: ptr(summarize(millis(samples[v.label][peers[1].name]))), lowerBetter: true, goalPeer: 0.1})
+	}
+	return nil
+}
+
+func (r *results) measureFullLists(ctx context.Context, peers []*peer) error {
+	all := map[string][]time.Duration{}
+	for round := 0; round < r.cfg.rounds; round++ {
+		for _, p := range peers {
+			took, _, err := listOnce(ctx, p, apiPath+"/mpijobs", listVariants[0])
+			if err != nil {
+				return err
+			}
+			all[p.name] = append(all[p.name], took)
+		}
+	}
+	r.add(row{metric: fmt.Sprintf("LIST all %d objects, JSON, RV=\"\"", r.cfg.objects), unit: "ms",
+		ours: summarize(millis(all[peers[0].name])), peer: ptr(summarize(millis(all[peers[1].name]))), lowerBetter: true})
+	return nil
+}
+
+func (r *results) measureWatch(ctx context.Context, peers []*peer, seed map[string]any) error {
+	lat := map[string][]float64{}
+	cpu := map[string][]float64{}
+	for _, p := range peers {
+		w := &watchBench{p: p, seed: seed, watchers: r.cfg.watchers, rate: r.cfg.watchRate, seconds: r.cfg.watchSeconds}
+		rounds, err := w.run(ctx, r.cfg.rounds)
+		if err != nil {
+			return fmt.Errorf("watch on %s: %w", p.name, err)
+		}
+		for _, res := range rounds {
+			if res.missed > 0 {
+				return fmt.Errorf("watch on %s: %d events never arrived", p.name, res.missed)
+			}
+			lat[p.name] = append(lat[p.name], millis(res.latencies)...)
+			cpu[p.name] = append(cpu[p.name], res.cpu)
+		}
+		logf("watch on %s: %d rounds", p.name, len(rounds))
+	}
+	o, c := summarize(lat[peers[0].name]), summarize(lat[peers[1].name])
+	label := fmt.Sprintf("%d watchers, %d writes/s", r.cfg.watchers, r.cfg.watchRate)
+	r.add(row{metric: "watch delivery p50, " + label, unit: "ms", ours: one(o.median), peer: ptr(one(c.median)), lowerBetter: true})
+	r.add(row{metric: "watch delivery p99, " + label, unit: "ms", ours: one(o.p99), peer: ptr(one(c.p99)), lowerBetter: true, goalPeer: 0.5})
+	r.add(row{metric: fmt.Sprintf("server CPU per %d s watch round, %s", r.cfg.watchSeconds, label), unit: "s",
+		ours: summarize(cpu[peers[0].name]), peer: ptr(summarize(cpu[peers[1].name])), lowerBetter: true, goalPeer: 0.5})
+	return nil
+}
+
+func (r *results) measureCreates(ctx context.Context, peers []*peer, seed map[string]any, dir string) error {
+	rate := map[string][]float64{}
+	stored, err := storedBytes(ctx, peers[0].etcdURL, "/registry/kubeflow.org/mpijobs/"+namespaceName(0)+"/mpi-test-000000")
+	if err != nil {
+		return err
+	}
+	raw, rawURL, err := startEtcd(r.cfg.etcdBin, dir, "etcd-raw")
+	if err != nil {
+		return err
+	}
+	defer raw.stop()
+	var floor []float64
+	for round := 0; round < r.cfg.rounds; round++ {
+		ns := fmt.Sprintf("bench-create-%d", round)
+		for _, p := range peers {
+			took, err := createAll(ctx, p, seed, func(int) string { return ns }, func(i int) string { return fmt.Sprintf("c-%06d", i) }, r.cfg.creates, r.cfg.clients)
+			if err != nil {
+				return err
+			}
+			rate[p.name] = append(rate[p.name], float64(r.cfg.creates)/took.Seconds())
+		}
+		took, err := rawPuts(ctx, rawURL, fmt.Sprintf("/raw/%d", round), stored, r.cfg.creates, r.cfg.clients)
+		if err != nil {
+			return fmt.Errorf("raw etcd puts: %w", err)
+		}
+		floor = append(floor, float64(r.cfg.creates)/took.Seconds())
+	}
+	fs := summarize(floor)
+	r.add(row{metric: fmt.Sprintf("create throughput, %d clients", r.cfg.clients), unit: "objects/s",
+		ours: summarize(rate[peers[0].name]), peer: ptr(summarize(rate[peers[1].name])), floor: &fs, goalPeer: 2, goalFloor: 0.5})
+	r.add(row{metric: fmt.Sprintf("raw etcd put-if-absent of the stored bytes (%d B), %d clients (floor)", len(stored), r.cfg.clients), unit: "objects/s", ours: fs})
+	return nil
+}
+
+func (r *results) measureColdStart(ctx context.Context, dir string, seed map[string]any) error {
+	empty, loaded, err := coldStart(ctx, r.cfg, filepath.Join(dir, "coldstart"), seed, r.cfg.objects, r.cfg.rounds)
+	if err != nil {
+		return fmt.Errorf("cold start: %w", err)
+	}
+	r.add(row{metric: "cold start to /readyz, embedded etcd, empty data dir", unit: "ms", ours: summarize(millis(empty)), lowerBetter: true, goalAbs: 1500})
+	r.add(row{metric: fmt.Sprintf("restart to /readyz, embedded etcd holding %d objects", r.cfg.objects), unit: "ms", ours: summarize(millis(loaded)), lowerBetter: true, goalAbs: 1500})
+	return nil
+}
+
+func one(v float64) summary { return summary{n: 1, median: v, min: v, max: v, p99: v} }
+func ptr(s summary) *summary { return &s }

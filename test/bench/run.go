@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+)
+
+// results gathers every measurement of one run.
+type results struct {
+	machine  machineInfo
+	cfg      *config
+	rows     []row
+	loadRate map[string]float64 // objects/s while loading, per peer
+}
+
+func run(ctx context.Context, cfg *config) error {
+	dir := cfg.workDir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "mpijob-bench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	seed, err := seedObject(cfg.seedFile)
+	if err != nil {
+		return err
+	}
+	res := &results{machine: describeMachine(), cfg: cfg, loadRate: map[string]float64{}}
+	logf("machine: %s", res.machine)
+
+	ours, err := startOurs(ctx, cfg, dir)
+	if err != nil {
+		return err
+	}
+	defer ours.stop()
+	crd, err := startCRDPeer(ctx, cfg, dir)
+	if err != nil {
+		return err
+	}
+	defer crd.stop()
+	peers := []*peer{ours, crd}
+
+	// Load each peer in turn, so that they never share the cores.
+	for _, p := range peers {
+		took, err := createAll(ctx, p, seed,
+			func(i int) string { return namespaceName(i % cfg.namespaces) },
+			func(i int) string { return fmt.Sprintf("mpi-test-%06d", i) }, cfg.objects, cfg.clients)
+		if err != nil {
+			return fmt.Errorf("loading %s: %w", p.name, err)
+		}
+		res.loadRate[p.name] = float64(cfg.objects) / took.Seconds()
+		logf("loaded %d objects into %s in %s", cfg.objects, p.name, took.Round(time.Millisecond))
+	}
+	perNS := cfg.objects / cfg.namespaces
+	for _, p := range peers {
+		n, err := countItems(ctx, p, nsPath(namespaceName(0)))
+		if err != nil {
+			return err
+		}
+		if n < perNS {
+			return fmt.Errorf("%s lists %d objects in %s, loaded %d", p.name, n, namespaceName(0), perNS)
+		}
+	}
+	settle()
+	if err := res.measureRSS(peers, "RSS after load"); err != nil {
+		return err
+	}
+	if err := res.measureLists(ctx, peers, perNS); err != nil {
+		return err
+	}
+	if err := res.measureFullLists(ctx, peers); err != nil {
+		return err
+	}
+	settle()
+	if err := res.measureRSS(peers, "RSS after full LISTs"); err != nil {
+		return err
+	}
+	if err := res.measureWatch(ctx, peers, seed); err != nil {
+		return err
+	}
+	if err := res.measureCreates(ctx, peers, seed, dir); err != nil {
+		return err
+	}
+	ours.stop()
+	crd.stop()
+	if !cfg.skipColdStart {
+		if err := res.measureColdStart(ctx, dir, seed); err != nil {
+			return err
+		}
+	}
+	res.print(os.Stdout)
+	if cfg.out != "" {
+		if err := res.writeMarkdown(cfg.out, cfg.svg); err != nil {
+			return err
+		}
+		logf("wrote %s", cfg.out)
+	}
+	if cfg.svg != "" {
+		if err := os.WriteFile(cfg.svg, res.svgChart(), 0o644); err != nil {
+			return err
+		}
+		logf("wrote %s", cfg.svg)
+	}
+	return nil
+}
+
+// settle lets the Go runtimes of the servers finish the work a phase left
+// behind before memory is read.
+func settle() { time.Sleep(3 * time.Second) }
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}

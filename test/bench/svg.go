@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"math"
+)
+
+// svgChart draws ours/CRD for every row with a peer as a bar on a log scale
+// from 0.01× to 10×: left of the 1× line we use less (or, for throughput,
+// the CRD does more), with each row's goal as a tick.
+func (r *results) svgChart() []byte {
+	type bar struct {
+		label      string
+		ratio      float64
+		goal       float64
+		better, ok bool
+	}
+	var bars []bar
+	for _, x := range r.rows {
+		v, ok := x.peerRatio()
+		if !ok {
+			continue
+		}
+		// Throughput is better when higher: chart its inverse so that
+		// every bar reads "shorter is better".
+		shown, goal := v, x.goalPeer
+		label := x.metric
+		if !x.lowerBetter {
+			shown = 1 / v
+			if goal > 0 {
+				goal = 1 / goal
+			}
+			label += " (CRD/ours)"
+		}
+		bars = append(bars, bar{label: label, ratio: shown, goal: goal, better: shown < 1, ok: x.goalPeer == 0 || x.met(v, x.goalPeer)})
+	}
+	const (
+		left, width, rowH, top = 430.0, 420.0, 26.0, 40.0
+		lo, hi                 = 0.01, 10.0
+	)
+	pos := func(v float64) float64 {
+		v = math.Max(lo, math.Min(hi, v))
+		return left + width*(math.Log10(v)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo))
+	}
+	h := top + rowH*float64(len(bars)) + 40
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="12">`+"\n", left+width+70, h)
+	fmt.Fprintf(&b, `<text x="10" y="20" font-size="14">mpijob-apiserver / CRD peer (log scale; shorter is better; ticks are goals)</text>`+"\n")
+	for _, t := range []float64{0.01, 0.1, 1, 10} {
+		x := pos(t)
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="#bbb"/>`+"\n", x, top-8, x, h-30)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle">%g×</text>`+"\n", x, h-14, t)
+	}
+	for i, br := range bars {
+		y := top + rowH*float64(i)
+		color := "#2e7d32"
+		if !br.ok {
+			color = "#e65100"
+		}
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" text-anchor="end">%s</text>`+"\n", left-8, y+14, html.EscapeString(br.label))
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.0f" width="%.1f" height="16" fill="%s"/>`+"\n", left, y+2, pos(br.ratio)-left, color)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f">%.2f×</text>`+"\n", pos(br.ratio)+4, y+14, br.ratio)
+		if br.goal > 0 {
+			gx := pos(br.goal)
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="#000" stroke-width="2"/>`+"\n", gx, y, gx, y+20)
+		}
+	}
+	b.WriteString("</svg>\n")
+	return b.Bytes()
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	watchNamespace  = "bench-watch"
+	watchNamePrefix = "wev-"
+	watchersPerConn = 25
+)
+
+// watchResult is one round of the watch benchmark.
+type watchResult struct {
+	latencies []time.Duration // write sent to event received, every watcher
+	cpu       float64         // server CPU seconds during the round
+	missed    int             // events a watcher never saw
+}
+
+// watchBench opens the watchers on one namespace, then for each round writes
+// at the given rate and records when each watcher sees each object's ADDED
+// event.
+type watchBench struct {
+	p        *peer
+	seed     map[string]any
+	watchers int
+	rate     int
+	seconds  int
+
+	sent    []atomic.Int64 // unix nanos each write was sent, by sequence
+	mu      sync.Mutex
+	got     [][]time.Duration // per sequence, the latency each watcher saw
+	arrived atomic.Int64
+}
+
+func (w *watchBench) run(ctx context.Context, rounds int) ([]watchResult, error) {
+	perRound := w.rate * w.seconds
+	w.sent = make([]atomic.Int64, perRound*rounds)
+	w.got = make([][]time.Duration, perRound*rounds)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var ready sync.WaitGroup
+	errs := make(chan error, w.watchers)
+	var client *http.Client
+	for i := 0; i < w.watchers; i++ {
+		// Many watchers share a connection, as informers of one client do,
+		// but not all: HTTP/2 caps concurrent streams per connection.
+		if i%watchersPerConn == 0 {
+			client = newHTTPClient(1)
+		}
+		ready.Add(1)
+		go func(c *http.Client) {
+			if err := w.watch(ctx, c, &ready); err != nil && ctx.Err() == nil {
+				errs <- err
+			}
+		}(client)
+	}
+	ready.Wait()
+	select {
+	case err := <-errs:
+		return nil, err
+	default:
+	}
+	var results []watchResult
+	for r := 0; r < rounds; r++ {
+		res, err := w.round(ctx, r*perRound, perRound)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+func (w *watchBench) round(ctx context.Context, first, n int) (watchResult, error) {
+	cpu0, err := w.p.server.cpuSeconds()
+	if err != nil {
+		return watchResult{}, err
+	}
+	w.arrived.Store(0)
+	interval := time.Second / time.Duration(w.rate)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	for i := first; i < first+n; i++ {
+		<-tick.C
+		seq := i
+		wg.Add(1)
+		// Each write on its own goroutine: a slow server answer must not
+		// lower the offered rate.
+		go func() {
+			defer wg.Done()
+			name := watchNamePrefix + strconv.Itoa(seq)
+			w.sent[seq].Store(time.Now().UnixNano())
+			if _, err := w.p.call(ctx, "POST", nsPath(watchNamespace), objectJSON(w.seed, watchNamespace, name), 201); err != nil {
+				errc <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return watchResult{}, err
+	}
+	want := int64(n * w.watchers)
+	deadline := time.Now().Add(30 * time.Second)
+	for w.arrived.Load() < want && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cpu1, err := w.p.server.cpuSeconds()
+	if err != nil {
+		return watchResult{}, err
+	}
+	res := watchResult{cpu: cpu1 - cpu0}
+	w.mu.Lock()
+	for i := first; i < first+n; i++ {
+		res.latencies = append(res.latencies, w.got[i]...)
+		res.missed += w.watchers - len(w.got[i])
+	}
+	w.mu.Unlock()
+	return res, nil
+}
+
+// watch reads one watch stream line by line, finding the object's name
+// without decoding the event: the harness must not be the bottleneck of 200
+// watchers on two cores.
+func (w *watchBench) watch(ctx context.Context, c *http.Client, ready *sync.WaitGroup) error {
+	once := sync.OnceFunc(ready.Done)
+	defer once()
+	resp, err := w.p.do(ctx, c, "GET", nsPath(watchNamespace)+"?watch=true", "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("watch on %s: %d", w.p.name, resp.StatusCode)
+	}
+	once()
+	key := []byte(`"name":"` + watchNamePrefix)
+	r := bufio.NewReaderSize(resp.Body, 64<<10)
+	for {
+		line, err := r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// An event larger than the buffer: keep its head, skip the rest.
+			head := append([]byte(nil), line...)
+			for err == bufio.ErrBufferFull {
+				_, err = r.ReadSlice('\n')
+			}
+			line = head
+		}
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		if !bytes.HasPrefix(line, []byte(`{"type":"ADDED"`)) {
+			continue
+		}
+		i := bytes.Index(line, key)
+		if i < 0 {
+			continue
+		}
+		rest := line[i+len(key):]
+		j := bytes.IndexByte(rest, '"')
+		seq, err := strconv.Atoi(string(rest[:j]))
+		if err != nil || seq >= len(w.sent) {
+			continue
+		}
+		lat := now.Sub(time.Unix(0, w.sent[seq].Load()))
+		w.mu.Lock()
+		w.got[seq] = append(w.got[seq], lat)
+		w.mu.Unlock()
+		w.arrived.Add(1)
+	}
+}
