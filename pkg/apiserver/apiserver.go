@@ -14,6 +14,7 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+	"github.com/mpijob/mpijob-apiserver/pkg/encodedcache"
 	mpijobstorage "github.com/mpijob/mpijob-apiserver/pkg/registry/mpijob"
 )
 
@@ -22,6 +23,9 @@ type ExtraConfig struct {
 	// NoGarbageCollector is true when no garbage collector watches this
 	// server (standalone mode): deletions that would wait for one are refused.
 	NoGarbageCollector bool
+	// EncodedListCacheBytes bounds the encoded MPIJobs that LIST answers
+	// are written from; 0 disables the cache.
+	EncodedListCacheBytes int64
 }
 
 // Config is the whole configuration of the server.
@@ -67,6 +71,10 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	groupInfo := genericapiserver.NewDefaultAPIGroupInfo(kubeflow.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	if c.ExtraConfig.EncodedListCacheBytes > 0 {
+		groupInfo.NegotiatedSerializer = encodedcache.NegotiatedSerializer(groupInfo.NegotiatedSerializer,
+			encodedcache.New(c.ExtraConfig.EncodedListCacheBytes))
+	}
 	groupInfo.VersionedResourcesStorageMap[v1alpha2.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"mpijobs":        mpijobs,
 		"mpijobs/status": status,

@@ -54,6 +54,9 @@ func (o *Options) Config(etcdEndpoints []string, adminTokenFile string) (*apiser
 		GenericConfig: cfg,
 		// Behind a cluster, its garbage collector finishes Foreground and
 		// Orphan deletions; standalone, nothing would.
-		ExtraConfig: apiserver.ExtraConfig{NoGarbageCollector: o.Mode != ModeAggregated},
+		ExtraConfig: apiserver.ExtraConfig{
+			NoGarbageCollector:    o.Mode != ModeAggregated,
+			EncodedListCacheBytes: int64(o.EncodedListCacheMiB) << 20,
+		},
 	}, nil
 }

@@ -52,6 +52,10 @@ type Options struct {
 	CoreAPI       *genericoptions.CoreAPIOptions
 	Admission     *genericoptions.AdmissionOptions
 
+	// EncodedListCacheMiB bounds the cache of encoded MPIJobs that LISTs
+	// are written from; 0 turns it off.
+	EncodedListCacheMiB int
+
 	Out io.Writer
 
 	// flags remembers which flags were given, for defaults that depend on
@@ -91,7 +95,9 @@ func NewOptions(out io.Writer) *Options {
 		Authorization:  genericoptions.NewDelegatingAuthorizationOptions(),
 		CoreAPI:        genericoptions.NewCoreAPIOptions(),
 		Admission:      genericoptions.NewAdmissionOptions(),
-		Out:            out,
+		// Room for the JSON and protobuf of about 50,000 seed-shaped MPIJobs.
+		EncodedListCacheMiB: 256,
+		Out:                 out,
 	}
 }
 
@@ -103,6 +109,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"with delegated authentication and authorization, admission, and an external etcd).")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir,
 		"Directory of the embedded etcd's data, the generated serving certificate, the admin token and admin.kubeconfig.")
+	fs.IntVar(&o.EncodedListCacheMiB, "encoded-list-cache-size", o.EncodedListCacheMiB,
+		"MiB of encoded MPIJobs (JSON and protobuf, one per object and resourceVersion) that LIST answers are written from "+
+			"instead of encoding each object again. 0 disables the cache.")
 	o.SecureServing.AddFlags(fs)
 	o.Authentication.AddFlags(fs)
 	o.Etcd.AddFlags(fs)
@@ -172,6 +181,9 @@ func (o *Options) Validate() error {
 	}
 	if o.DataDir == "" {
 		errs = append(errs, fmt.Errorf("--data-dir must not be empty"))
+	}
+	if o.EncodedListCacheMiB < 0 {
+		errs = append(errs, fmt.Errorf("--encoded-list-cache-size must be 0 (off) or more MiB, got %d", o.EncodedListCacheMiB))
 	}
 	errs = append(errs, o.SecureServing.Validate()...)
 	errs = append(errs, o.Authentication.Validate()...)

@@ -98,6 +98,8 @@ func TestModeDefaults(t *testing.T) {
 		{args: []string{"--kubeconfig=/x"}, wantErr: "--kubeconfig needs a Kubernetes cluster"},
 		{args: []string{"--enable-admission-plugins=NamespaceLifecycle"}, wantErr: "--enable-admission-plugins needs a Kubernetes cluster"},
 		{args: []string{"--mode=cluster"}, wantErr: `--mode must be "standalone" or "aggregated"`},
+		{args: []string{"--encoded-list-cache-size=0"}, wantAPF: false},
+		{args: []string{"--encoded-list-cache-size=-1"}, wantErr: "--encoded-list-cache-size must be 0 (off) or more MiB, got -1"},
 	}
 	for _, tc := range cases {
 		o := NewOptions(io.Discard)

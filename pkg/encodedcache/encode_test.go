@@ -1,0 +1,167 @@
+package encodedcache
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"testing"
+
+	apitestingfuzzer "k8s.io/apimachinery/pkg/api/apitesting/fuzzer"
+	metafuzzer "k8s.io/apimachinery/pkg/apis/meta/fuzzer"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/randfill"
+
+	kubeflowfuzzer "github.com/mpijob/mpijob-apiserver/api/kubeflow/fuzzer"
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/install"
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+)
+
+// codecs are the serializers the API server negotiates, with the streaming
+// list options it turns on, and the same wrapped by a cache.
+func codecs(t *testing.T, limit int64) (plain, cached map[string]runtime.Serializer, cache *Cache, f *randfill.Filler) {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	install.Install(scheme)
+	factory := serializer.NewCodecFactory(scheme, serializer.WithStreamingCollectionEncodingToJSON(), serializer.WithStreamingCollectionEncodingToProtobuf())
+	cache = New(limit)
+	plain, cached = map[string]runtime.Serializer{}, map[string]runtime.Serializer{}
+	for _, info := range factory.SupportedMediaTypes() {
+		plain[info.MediaType] = info.Serializer
+	}
+	for _, info := range NegotiatedSerializer(factory, cache).SupportedMediaTypes() {
+		cached[info.MediaType] = info.Serializer
+	}
+	seed := rand.Int63()
+	t.Logf("fuzzer seed %d", seed)
+	f = apitestingfuzzer.FuzzerFor(apitestingfuzzer.MergeFuzzerFuncs(metafuzzer.Funcs, kubeflowfuzzer.Funcs), rand.NewSource(seed), factory)
+	return plain, cached, cache, f
+}
+
+// randomList is a list as the registry returns it: kind set on the list,
+// not on the items, every item with a namespace, name, UID and
+// resourceVersion.
+func randomList(f *randfill.Filler, n int) *v1alpha2.MPIJobList {
+	list := &v1alpha2.MPIJobList{}
+	f.Fill(&list.ListMeta)
+	for i := 0; i < n; i++ {
+		var job v1alpha2.MPIJob
+		f.Fill(&job)
+		job.TypeMeta = v1alpha2.MPIJob{}.TypeMeta
+		job.Namespace = fmt.Sprintf("ns-%d", i%3)
+		job.Name = fmt.Sprintf("job-%d", i)
+		job.UID = types.UID(fmt.Sprintf("uid-%d", i))
+		job.ResourceVersion = fmt.Sprint(100 + i)
+		list.Items = append(list.Items, job)
+	}
+	list.SetGroupVersionKind(v1alpha2.SchemeGroupVersion.WithKind("MPIJobList"))
+	return list
+}
+
+func encode(t *testing.T, s runtime.Serializer, obj runtime.Object) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := s.Encode(obj, &buf); err != nil {
+		t.Fatalf("encoding %T: %v", obj, err)
+	}
+	return buf.Bytes()
+}
+
+// TestListBytesAreTheLibrarys is the cache's contract: for JSON and
+// protobuf, a list written from cached item bytes is byte for byte what
+// the library's serializer writes, on the first LIST (misses), the second
+// (hits), after objects change (new resourceVersion or UID under the same
+// name) and when a client decodes it back.
+func TestListBytesAreTheLibrarys(t *testing.T) {
+	plain, cached, cache, f := codecs(t, 64<<20)
+	for _, mediaType := range []string{runtime.ContentTypeJSON, runtime.ContentTypeProtobuf} {
+		t.Run(mediaType, func(t *testing.T) {
+			for round := 0; round < 20; round++ {
+				list := randomList(f, 1+round%7)
+				want := encode(t, plain[mediaType], list)
+				for pass := 0; pass < 2; pass++ {
+					if got := encode(t, cached[mediaType], list); !bytes.Equal(got, want) {
+						t.Fatalf("round %d pass %d: cached list differs from the library's:\n got %q\nwant %q", round, pass, got, want)
+					}
+				}
+				// The same names at a new resourceVersion, and one object
+				// recreated under its name (new UID, same resourceVersion
+				// string as before is impossible in etcd but must not hit).
+				changed := randomList(f, len(list.Items))
+				for i := range changed.Items {
+					changed.Items[i].ResourceVersion = list.Items[i].ResourceVersion + "1"
+				}
+				changed.Items[0].ResourceVersion = list.Items[0].ResourceVersion
+				changed.Items[0].UID = "another-uid"
+				if got, want := encode(t, cached[mediaType], changed), encode(t, plain[mediaType], changed); !bytes.Equal(got, want) {
+					t.Fatalf("round %d: a list of changed objects is served stale:\n got %q\nwant %q", round, got, want)
+				}
+				var back v1alpha2.MPIJobList
+				if _, _, err := plain[mediaType].Decode(encode(t, cached[mediaType], changed), nil, &back); err != nil {
+					t.Fatalf("round %d: decoding the cached list: %v", round, err)
+				}
+				if len(back.Items) != len(changed.Items) || back.Items[0].UID != "another-uid" {
+					t.Fatalf("round %d: decoded %d items, first UID %q", round, len(back.Items), back.Items[0].UID)
+				}
+			}
+		})
+	}
+	if cache.Len() == 0 {
+		t.Fatal("the lists left nothing in the cache")
+	}
+}
+
+// TestItemsWithKindAreNotCached: an item that carries its own kind encodes
+// differently in JSON, so it must never be served from (or fill) the cache.
+func TestItemsWithKindAreNotCached(t *testing.T) {
+	plain, cached, cache, f := codecs(t, 64<<20)
+	list := randomList(f, 3)
+	encode(t, cached[runtime.ContentTypeJSON], list)
+	for i := range list.Items {
+		list.Items[i].SetGroupVersionKind(v1alpha2.SchemeGroupVersion.WithKind("MPIJob"))
+	}
+	before := cache.Len()
+	if got, want := encode(t, cached[runtime.ContentTypeJSON], list), encode(t, plain[runtime.ContentTypeJSON], list); !bytes.Equal(got, want) {
+		t.Fatalf("items with a kind:\n got %q\nwant %q", got, want)
+	}
+	if cache.Len() != before {
+		t.Fatalf("items with a kind changed the cache from %d to %d entries", before, cache.Len())
+	}
+}
+
+// TestEmptyAndNilLists: no items is "items":[] in JSON, nil is null.
+func TestEmptyAndNilLists(t *testing.T) {
+	plain, cached, _, _ := codecs(t, 64<<20)
+	for _, list := range []*v1alpha2.MPIJobList{{Items: []v1alpha2.MPIJob{}}, {}} {
+		list.SetGroupVersionKind(v1alpha2.SchemeGroupVersion.WithKind("MPIJobList"))
+		list.ResourceVersion = "7"
+		for _, mt := range []string{runtime.ContentTypeJSON, runtime.ContentTypeProtobuf} {
+			if got, want := encode(t, cached[mt], list), encode(t, plain[mt], list); !bytes.Equal(got, want) {
+				t.Errorf("%s, items %v: got %q, want %q", mt, list.Items, got, want)
+			}
+		}
+	}
+}
+
+// TestCacheStaysWithinItsLimit: past its limit the cache drops entries and
+// its byte count stays at or under the limit.
+func TestCacheStaysWithinItsLimit(t *testing.T) {
+	c := New(16 << 10)
+	data := bytes.Repeat([]byte("x"), 1000)
+	for i := 0; i < 200; i++ {
+		c.Put(JSON, "ns", fmt.Sprint(i), "u", "1", data)
+		if c.Size() > 16<<10 {
+			t.Fatalf("after %d puts the cache holds %d bytes, limit %d", i+1, c.Size(), 16<<10)
+		}
+	}
+	if c.Len() == 0 || c.Len() > 16 {
+		t.Fatalf("cache holds %d entries of 1000 bytes under a 16 KiB limit", c.Len())
+	}
+	if _, ok := c.Get(JSON, "ns", "199", "u", "1"); !ok {
+		t.Fatal("the last entry put was evicted")
+	}
+	if _, ok := New(0).Get(JSON, "ns", "1", "u", "1"); ok {
+		t.Fatal("a disabled cache hit")
+	}
+}

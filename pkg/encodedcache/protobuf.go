@@ -1,0 +1,116 @@
+package encodedcache
+
+import (
+	"encoding/binary"
+	"io"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+)
+
+// protobufPrefix starts every Kubernetes protobuf message: "k8s" and a zero.
+var protobufPrefix = []byte{0x6b, 0x38, 0x73, 0x00}
+
+// Field tags of MPIJobList in protobuf: metadata is field 1, items field 2,
+// both length-delimited (wire type 2).
+const (
+	listMetaTag = 1<<3 | 2
+	itemsTag    = 2<<3 | 2
+)
+
+// protobufSerializer writes MPIJob lists from cached item encodings and
+// leaves everything else to the serializer it wraps. Its output is byte for
+// byte the wrapped serializer's: the prefix, then a runtime.Unknown whose raw
+// bytes are the list message.
+type protobufSerializer struct {
+	runtime.Serializer
+	cache *Cache
+}
+
+func (s *protobufSerializer) Encode(obj runtime.Object, w io.Writer) error {
+	if list, ok := obj.(*v1alpha2.MPIJobList); ok {
+		return s.encodeList(list, w)
+	}
+	return s.Serializer.Encode(obj, w)
+}
+
+// EncodeWithAllocator keeps the wrapped serializer's allocator path for
+// everything but lists.
+func (s *protobufSerializer) EncodeWithAllocator(obj runtime.Object, w io.Writer, memAlloc runtime.MemoryAllocator) error {
+	if list, ok := obj.(*v1alpha2.MPIJobList); ok {
+		return s.encodeList(list, w)
+	}
+	if e, ok := s.Serializer.(runtime.EncoderWithAllocator); ok {
+		return e.EncodeWithAllocator(obj, w, memAlloc)
+	}
+	return s.Serializer.Encode(obj, w)
+}
+
+func (s *protobufSerializer) encodeList(list *v1alpha2.MPIJobList, w io.Writer) error {
+	meta, err := list.ListMeta.Marshal()
+	if err != nil {
+		return err
+	}
+	items := make([][]byte, len(list.Items))
+	size := fieldSize(len(meta))
+	for i := range list.Items {
+		if items[i], err = s.item(&list.Items[i]); err != nil {
+			return err
+		}
+		size += fieldSize(len(items[i]))
+	}
+	gvk := list.GroupVersionKind()
+	unk := runtime.Unknown{TypeMeta: runtime.TypeMeta{Kind: gvk.Kind, APIVersion: gvk.GroupVersion().String()}}
+	if _, err := w.Write(protobufPrefix); err != nil {
+		return err
+	}
+	_, err = unk.MarshalToWriter(w, size, func(w io.Writer) (int, error) {
+		n, err := writeProtoField(w, listMetaTag, meta)
+		if err != nil {
+			return n, err
+		}
+		for _, item := range items {
+			m, err := writeProtoField(w, itemsTag, item)
+			n += m
+			if err != nil {
+				return n, err
+			}
+		}
+		return n, nil
+	})
+	return err
+}
+
+// item is the protobuf of one list item, from the cache when the same
+// object at the same resourceVersion was encoded before. Protobuf leaves
+// the kind and apiVersion out, so every item is cacheable.
+func (s *protobufSerializer) item(job *v1alpha2.MPIJob) ([]byte, error) {
+	if b, ok := s.cache.Get(Protobuf, job.Namespace, job.Name, job.UID, job.ResourceVersion); ok {
+		return b, nil
+	}
+	b, err := job.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	s.cache.Put(Protobuf, job.Namespace, job.Name, job.UID, job.ResourceVersion, b)
+	return b, nil
+}
+
+// fieldSize is the size of a length-delimited field with a one-byte tag.
+func fieldSize(n int) int {
+	var buf [binary.MaxVarintLen64]byte
+	return 1 + binary.PutUvarint(buf[:], uint64(n)) + n
+}
+
+func writeProtoField(w io.Writer, tag byte, data []byte) (int, error) {
+	var head [1 + binary.MaxVarintLen64]byte
+	head[0] = tag
+	n := 1 + binary.PutUvarint(head[1:], uint64(len(data)))
+	m, err := w.Write(head[:n])
+	if err != nil {
+		return m, err
+	}
+	k, err := w.Write(data)
+	return m + k, err
+}

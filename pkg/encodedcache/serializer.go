@@ -1,0 +1,31 @@
+package encodedcache
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// NegotiatedSerializer serves MPIJob lists in JSON and protobuf from the
+// cache and everything else as the wrapped serializer does. Pretty JSON,
+// YAML and watch streams are left alone: watch events are already encoded
+// once per event by the watch cache, not once per watcher.
+func NegotiatedSerializer(inner runtime.NegotiatedSerializer, cache *Cache) runtime.NegotiatedSerializer {
+	return negotiated{NegotiatedSerializer: inner, cache: cache}
+}
+
+type negotiated struct {
+	runtime.NegotiatedSerializer
+	cache *Cache
+}
+
+func (n negotiated) SupportedMediaTypes() []runtime.SerializerInfo {
+	infos := append([]runtime.SerializerInfo(nil), n.NegotiatedSerializer.SupportedMediaTypes()...)
+	for i := range infos {
+		switch infos[i].MediaType {
+		case runtime.ContentTypeJSON:
+			infos[i].Serializer = &jsonSerializer{Serializer: infos[i].Serializer, cache: n.cache}
+		case runtime.ContentTypeProtobuf:
+			infos[i].Serializer = &protobufSerializer{Serializer: infos[i].Serializer, cache: n.cache}
+		}
+	}
+	return infos
+}
