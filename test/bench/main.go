@@ -29,6 +29,8 @@ type config struct {
 	serverArgs          stringList
 	quick               bool
 	skipColdStart       bool
+	profileDir          string
+	profileSeconds      int
 }
 
 type stringList []string
@@ -57,6 +59,8 @@ func main() {
 	flag.Var(&cfg.serverArgs, "server-arg", "an extra flag for mpijob-apiserver (repeatable), e.g. to measure a lever off")
 	flag.BoolVar(&cfg.quick, "quick", false, "a smoke run: 1,000 objects, 1 round, short watch; proves the harness, figures mean little")
 	flag.BoolVar(&cfg.skipColdStart, "skip-cold-start", false, "do not measure the embedded-etcd cold start")
+	flag.StringVar(&cfg.profileDir, "profile-dir", "", "also record CPU and heap profiles of this server under the LIST, watch and create workloads into this dir")
+	flag.IntVar(&cfg.profileSeconds, "profile-seconds", 15, "length of each profiled workload")
 	flag.Parse()
 	if cfg.quick {
 		cfg.objects, cfg.rounds, cfg.listSamples, cfg.creates, cfg.watchSeconds = 1000, 1, 2, 300, 2

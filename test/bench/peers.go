@@ -28,9 +28,9 @@ type peer struct {
 	etcd   *proc
 	// etcdURL is the client URL of the peer's own etcd.
 	etcdURL string
-	base   string // https://127.0.0.1:port
-	token  string
-	client *http.Client
+	base    string // https://127.0.0.1:port
+	token   string
+	client  *http.Client
 }
 
 func (p *peer) stop() {

@@ -85,6 +85,12 @@ func run(ctx context.Context, cfg *config) error {
 	if err := res.measureCreates(ctx, peers, seed, dir); err != nil {
 		return err
 	}
+	// Profiles last: their extra writes would skew the comparison.
+	if cfg.profileDir != "" {
+		if err := profilePhases(ctx, cfg, ours, seed); err != nil {
+			return err
+		}
+	}
 	ours.stop()
 	crd.stop()
 	if !cfg.skipColdStart {

@@ -31,6 +31,7 @@ type watchResult struct {
 type watchBench struct {
 	p        *peer
 	seed     map[string]any
+	ns       string
 	watchers int
 	rate     int
 	seconds  int
@@ -101,7 +102,7 @@ func (w *watchBench) round(ctx context.Context, first, n int) (watchResult, erro
 			defer wg.Done()
 			name := watchNamePrefix + strconv.Itoa(seq)
 			w.sent[seq].Store(time.Now().UnixNano())
-			if _, err := w.p.call(ctx, "POST", nsPath(watchNamespace), objectJSON(w.seed, watchNamespace, name), 201); err != nil {
+			if _, err := w.p.call(ctx, "POST", nsPath(w.ns), objectJSON(w.seed, w.ns, name), 201); err != nil {
 				errc <- err
 			}
 		}()
@@ -136,7 +137,7 @@ func (w *watchBench) round(ctx context.Context, first, n int) (watchResult, erro
 func (w *watchBench) watch(ctx context.Context, c *http.Client, ready *sync.WaitGroup) error {
 	once := sync.OnceFunc(ready.Done)
 	defer once()
-	resp, err := w.p.do(ctx, c, "GET", nsPath(watchNamespace)+"?watch=true", "", nil)
+	resp, err := w.p.do(ctx, c, "GET", nsPath(w.ns)+"?watch=true", "", nil)
 	if err != nil {
 		return err
 	}

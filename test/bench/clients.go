@@ -5,10 +5,14 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
 	"github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
 )
+
+// The Go clients each peer's users would read it with.
 
 // typedClient is the generated clientset for our server as a Go program
 // uses it, speaking protobuf.
@@ -39,5 +43,33 @@ func typedListOnce(ctx context.Context, c versioned.Interface, ns string, v list
 			return time.Since(start), items, nil
 		}
 		opts = metav1.ListOptions{Limit: int64(v.limit), Continue: list.Continue}
+	}
+}
+
+// dynamicClient is how a Go program reads the CRD: client-go's dynamic
+// client, JSON into unstructured objects (a CRD serves no protobuf).
+func dynamicClient(p *peer) (dynamic.Interface, error) {
+	cfg := &rest.Config{Host: p.base, BearerToken: p.token, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, QPS: -1}
+	return dynamic.NewForConfig(cfg)
+}
+
+var mpijobsResource = schema.GroupVersionResource{Group: "kubeflow.org", Version: "v1alpha2", Resource: "mpijobs"}
+
+// dynamicListOnce LISTs a namespace through the dynamic client, every page
+// when limit > 0.
+func dynamicListOnce(ctx context.Context, c dynamic.Interface, ns string, v listVariant) (time.Duration, int, error) {
+	start := time.Now()
+	opts := metav1.ListOptions{ResourceVersion: v.rv, Limit: int64(v.limit)}
+	items := 0
+	for {
+		list, err := c.Resource(mpijobsResource).Namespace(ns).List(ctx, opts)
+		if err != nil {
+			return 0, 0, err
+		}
+		items += len(list.Items)
+		if list.GetContinue() == "" {
+			return time.Since(start), items, nil
+		}
+		opts = metav1.ListOptions{Limit: int64(v.limit), Continue: list.GetContinue()}
 	}
 }
