@@ -19,7 +19,7 @@ func coldStart(ctx context.Context, cfg *config, dir string, seed map[string]any
 			return nil, 0, err
 		}
 		start := time.Now()
-		p, err := startProc(ourName, cfg.serverBin, "--data-dir", dataDir, "--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(port))
+		p, err := startProcEnv(ourName, cfg.serverEnv, cfg.serverBin, "--data-dir", dataDir, "--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(port))
 		if err != nil {
 			return nil, 0, err
 		}

@@ -27,6 +27,7 @@ type config struct {
 	watchers, watchRate int
 	watchSeconds        int
 	serverArgs          stringList
+	serverEnv           stringList
 	quick               bool
 	skipColdStart       bool
 	profileDir          string
@@ -57,6 +58,7 @@ func main() {
 	flag.IntVar(&cfg.watchRate, "watch-writes", 50, "writes per second while the watchers watch")
 	flag.IntVar(&cfg.watchSeconds, "watch-seconds", 10, "length of each watch round")
 	flag.Var(&cfg.serverArgs, "server-arg", "an extra flag for mpijob-apiserver (repeatable), e.g. to measure a lever off")
+	flag.Var(&cfg.serverEnv, "server-env", "an extra KEY=VALUE in mpijob-apiserver's environment (repeatable), e.g. GOGC=50")
 	flag.BoolVar(&cfg.quick, "quick", false, "a smoke run: 1,000 objects, 1 round, short watch; proves the harness, figures mean little")
 	flag.BoolVar(&cfg.skipColdStart, "skip-cold-start", false, "do not measure the embedded-etcd cold start")
 	flag.StringVar(&cfg.profileDir, "profile-dir", "", "also record CPU and heap profiles of this server under the LIST, watch and create workloads into this dir")

@@ -52,7 +52,7 @@ func startOurs(ctx context.Context, cfg *config, dir string) (*peer, error) {
 	args := append([]string{"--data-dir", dataDir, "--etcd-servers", etcdURL,
 		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(port)}, cfg.serverArgs...)
 	start := time.Now()
-	server, err := startProc(ourName, cfg.serverBin, args...)
+	server, err := startProcEnv(ourName, cfg.serverEnv, cfg.serverBin, args...)
 	if err != nil {
 		etcd.stop()
 		return nil, err

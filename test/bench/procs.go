@@ -25,7 +25,15 @@ type proc struct {
 }
 
 func startProc(name, bin string, args ...string) (*proc, error) {
+	return startProcEnv(name, nil, bin, args...)
+}
+
+// startProcEnv starts a process with extra environment variables.
+func startProcEnv(name string, env []string, bin string, args ...string) (*proc, error) {
 	p := &proc{name: name, cmd: exec.Command(bin, args...), stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout = p.stderr
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {

@@ -58,6 +58,7 @@ func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, opts 
 
 		TableConvertor: tableConvertor{},
 	}
+	optsGetter = internedStorage{RESTOptionsGetter: optsGetter, values: newInternTable()}
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: GetAttrs}); err != nil {
 		return nil, nil, fmt.Errorf("completing the mpijobs store: %w", err)
 	}
