@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	setGCPercent()
 	// The first SIGTERM or SIGINT drains the server; a second one exits.
 	ctx := genericapiserver.SetupSignalContext()
 	os.Exit(cli.Run(server.NewCommand(ctx, os.Stdout)))

@@ -15,6 +15,9 @@ type listVariant struct {
 	label string
 	rv    string // "" (a consistent read) or "0" (any cached state)
 	limit int    // 0: whole; else pages of this size, following continue
+	// protobuf asks for application/vnd.kubernetes.protobuf (whole lists
+	// only: the continue token is not looked for in protobuf).
+	protobuf bool
 }
 
 var listVariants = []listVariant{
@@ -24,8 +27,8 @@ var listVariants = []listVariant{
 	{label: `RV=0, limit=500`, rv: "0", limit: 500},
 }
 
-// listOnce reads a whole LIST (every page) as JSON and returns the time and
-// the bytes received.
+// listOnce reads a whole LIST (every page) and returns the time and the
+// bytes received.
 func listOnce(ctx context.Context, p *peer, path string, v listVariant) (time.Duration, int64, error) {
 	start := time.Now()
 	total := int64(0)
@@ -43,7 +46,11 @@ func listOnce(ctx context.Context, p *peer, path string, v listVariant) (time.Du
 			// A continued list carries its own resourceVersion.
 			q.Del("resourceVersion")
 		}
-		resp, err := p.do(ctx, nil, "GET", path+"?"+q.Encode(), "", nil)
+		accept := "application/json"
+		if v.protobuf {
+			accept = "application/vnd.kubernetes.protobuf"
+		}
+		resp, err := p.doAccept(ctx, nil, "GET", path+"?"+q.Encode(), "", accept, nil)
 		if err != nil {
 			return 0, 0, err
 		}

@@ -8,15 +8,20 @@ import (
 )
 
 func (r *results) measureRSS(peers []*peer, label string) error {
-	var v [2]float64
+	var v, anon [2]float64
 	for i, p := range peers {
 		b, err := p.server.rssBytes()
 		if err != nil {
 			return err
 		}
-		v[i] = float64(b) / (1 << 20)
+		a, err := p.server.anonRSSBytes()
+		if err != nil {
+			return err
+		}
+		v[i], anon[i] = float64(b)/(1<<20), float64(a)/(1<<20)
 	}
 	r.add(row{metric: label, unit: "MiB", ours: one(v[0]), peer: ptr(one(v[1])), lowerBetter: true, goalPeer: 0.25})
+	r.add(row{metric: label + ", anonymous part (without the executable's pages)", unit: "MiB", ours: one(anon[0]), peer: ptr(one(anon[1])), lowerBetter: true})
 	return nil
 }
 
@@ -63,6 +68,20 @@ func (r *results) measureLists(ctx context.Context, peers []*peer, perNS int) er
 			floor: &floorSum, lowerBetter: true, goalPeer: 0.2, goalFloor: 1.5})
 	}
 	r.add(row{metric: fmt.Sprintf("encode %d objects to JSON in-process (floor)", perNS), unit: "ms", ours: floorSum, lowerBetter: true})
+
+	// Protobuf over the wire, not decoded: the server's side of it.
+	var raw []time.Duration
+	for i := 0; i <= r.cfg.rounds*r.cfg.listSamples; i++ {
+		took, _, err := listOnce(ctx, peers[0], nsPath(ns), listVariant{protobuf: true})
+		if err != nil {
+			return fmt.Errorf("protobuf LIST: %w", err)
+		}
+		if i > 0 {
+			raw = append(raw, took)
+		}
+	}
+	r.add(row{metric: fmt.Sprintf("LIST %d objects, RV=\"\": ours protobuf over the wire, not decoded, vs CRD JSON", perNS), unit: "ms",
+		ours: summarize(millis(raw)), peer: ptr(summarize(millis(samples[listVariants[0].label][peers[1].name]))), lowerBetter: true})
 
 	// Through client-go, decoding included: our typed clientset speaks
 	// protobuf; the CRD's users have the dynamic client and JSON.

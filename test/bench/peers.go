@@ -116,6 +116,10 @@ func startCRDPeer(ctx context.Context, cfg *config, dir string) (*peer, error) {
 }
 
 func (p *peer) do(ctx context.Context, c *http.Client, method, path, contentType string, body []byte) (*http.Response, error) {
+	return p.doAccept(ctx, c, method, path, contentType, "application/json", body)
+}
+
+func (p *peer) doAccept(ctx context.Context, c *http.Client, method, path, contentType, accept string, body []byte) (*http.Response, error) {
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
@@ -125,7 +129,7 @@ func (p *peer) do(ctx context.Context, c *http.Client, method, path, contentType
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+p.token)
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}

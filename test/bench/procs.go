@@ -77,18 +77,24 @@ func (p *proc) logTail() string {
 
 // rssBytes reads VmRSS of the process from /proc: the resident memory of the
 // API server alone, since etcd runs in its own process for both peers.
-func (p *proc) rssBytes() (int64, error) {
+func (p *proc) rssBytes() (int64, error) { return p.statusKB("VmRSS:") }
+
+// anonRSSBytes is the part of the RSS that is the process's own memory
+// (heap, stacks), without the pages of its executable.
+func (p *proc) anonRSSBytes() (int64, error) { return p.statusKB("RssAnon:") }
+
+func (p *proc) statusKB(field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, err := strconv.ParseInt(f[1], 10, 64)
 			return kb << 10, err
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS for %s", p.name)
+	return 0, fmt.Errorf("no %s for %s", field, p.name)
 }
 
 // cpuSeconds is the user+system CPU the process has used so far.
