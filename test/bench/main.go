@@ -30,6 +30,7 @@ type config struct {
 	serverEnv           stringList
 	quick               bool
 	skipColdStart       bool
+	skipWatch           bool
 	profileDir          string
 	profileSeconds      int
 }
@@ -61,6 +62,7 @@ func main() {
 	flag.Var(&cfg.serverEnv, "server-env", "an extra KEY=VALUE in mpijob-apiserver's environment (repeatable), e.g. GOGC=50")
 	flag.BoolVar(&cfg.quick, "quick", false, "a smoke run: 1,000 objects, 1 round, short watch; proves the harness, figures mean little")
 	flag.BoolVar(&cfg.skipColdStart, "skip-cold-start", false, "do not measure the embedded-etcd cold start")
+	flag.BoolVar(&cfg.skipWatch, "skip-watch", false, "do not measure the watch fan-out")
 	flag.StringVar(&cfg.profileDir, "profile-dir", "", "also record CPU and heap profiles of this server under the LIST, watch and create workloads into this dir")
 	flag.IntVar(&cfg.profileSeconds, "profile-seconds", 15, "length of each profiled workload")
 	flag.Parse()

@@ -150,7 +150,7 @@ func (r *results) measureWatch(ctx context.Context, peers []*peer, seed map[stri
 		}
 		for _, res := range rounds {
 			if res.missed > 0 {
-				return fmt.Errorf("watch on %s: %d events never arrived", p.name, res.missed)
+				return fmt.Errorf("watch on %s: %d events never arrived; the server ended %d of %d watch streams", p.name, res.missed, res.ended, r.cfg.watchers)
 			}
 			lat[p.name] = append(lat[p.name], millis(res.latencies)...)
 			cpu[p.name] = append(cpu[p.name], res.cpu)

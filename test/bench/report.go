@@ -132,6 +132,9 @@ func (r *results) print(w io.Writer) {
 		fmt.Fprintln(tw, strings.Join(x.cells(), "\t"))
 	}
 	_ = tw.Flush()
+	for _, f := range r.failures {
+		fmt.Fprintf(w, "FAILED: %s\n", f)
+	}
 	fmt.Fprintf(w, "\nload rate: %s %.0f objects/s, %s %.0f objects/s; values are medians (min–max) of %d rounds\n",
 		ourName, r.loadRate[ourName], peerName, r.loadRate[peerName], r.cfg.rounds)
 }
@@ -156,6 +159,9 @@ func (r *results) writeMarkdown(path, svgPath string) error {
 	}
 	fmt.Fprintf(&b, "\nValues are medians with (min–max) over all samples; watch latency is over every event every watcher saw. Loading ran at %.0f objects/s into %s and %.0f objects/s into the CRD peer.\n",
 		r.loadRate[ourName], ourName, r.loadRate[peerName])
+	for _, f := range r.failures {
+		fmt.Fprintf(&b, "\n**Failed:** %s\n", f)
+	}
 	if svgPath != "" {
 		rel, err := filepath.Rel(filepath.Dir(path), svgPath)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -13,6 +14,7 @@ type results struct {
 	cfg      *config
 	rows     []row
 	loadRate map[string]float64 // objects/s while loading, per peer
+	failures []string           // phases that failed, with why
 }
 
 func run(ctx context.Context, cfg *config) error {
@@ -65,38 +67,33 @@ func run(ctx context.Context, cfg *config) error {
 			return fmt.Errorf("%s lists %d objects in %s, loaded %d", p.name, n, namespaceName(0), perNS)
 		}
 	}
+	// A phase that fails is reported and the run goes on, so that one
+	// failure does not throw away what the other phases measured; the run
+	// still ends in an error.
+	phase := func(name string, err error) {
+		if err != nil {
+			res.failures = append(res.failures, fmt.Sprintf("%s: %v", name, err))
+			logf("%s failed: %v", name, err)
+		}
+	}
 	settle()
-	if err := res.measureRSS(peers, "RSS after load"); err != nil {
-		return err
-	}
-	if err := res.measureLists(ctx, peers, perNS); err != nil {
-		return err
-	}
-	if err := res.measureFullLists(ctx, peers); err != nil {
-		return err
-	}
+	phase("RSS after load", res.measureRSS(peers, "RSS after load"))
+	phase("LIST", res.measureLists(ctx, peers, perNS))
+	phase("full LIST", res.measureFullLists(ctx, peers))
 	settle()
-	if err := res.measureRSS(peers, "RSS after full LISTs"); err != nil {
-		return err
+	phase("RSS after full LISTs", res.measureRSS(peers, "RSS after full LISTs"))
+	if !cfg.skipWatch {
+		phase("watch", res.measureWatch(ctx, peers, seed))
 	}
-	if err := res.measureWatch(ctx, peers, seed); err != nil {
-		return err
-	}
-	if err := res.measureCreates(ctx, peers, seed, dir); err != nil {
-		return err
-	}
+	phase("create", res.measureCreates(ctx, peers, seed, dir))
 	// Profiles last: their extra writes would skew the comparison.
 	if cfg.profileDir != "" {
-		if err := profilePhases(ctx, cfg, ours, seed); err != nil {
-			return err
-		}
+		phase("profiles", profilePhases(ctx, cfg, ours, seed))
 	}
 	ours.stop()
 	crd.stop()
 	if !cfg.skipColdStart {
-		if err := res.measureColdStart(ctx, dir, seed); err != nil {
-			return err
-		}
+		phase("cold start", res.measureColdStart(ctx, dir, seed))
 	}
 	res.print(os.Stdout)
 	if cfg.out != "" {
@@ -110,6 +107,9 @@ func run(ctx context.Context, cfg *config) error {
 			return err
 		}
 		logf("wrote %s", cfg.svg)
+	}
+	if len(res.failures) > 0 {
+		return fmt.Errorf("%d phases failed: %s", len(res.failures), strings.Join(res.failures, "; "))
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ type watchResult struct {
 	latencies []time.Duration // write sent to event received, every watcher
 	cpu       float64         // server CPU seconds during the round
 	missed    int             // events a watcher never saw
+	ended     int             // watch streams the server had ended by the round's end
 }
 
 // watchBench opens the watchers on one namespace, then for each round writes
@@ -40,6 +41,7 @@ type watchBench struct {
 	mu      sync.Mutex
 	got     [][]time.Duration // per sequence, the latency each watcher saw
 	arrived atomic.Int64
+	ended   atomic.Int64 // watch streams that ended before the run did
 }
 
 func (w *watchBench) run(ctx context.Context, rounds int) ([]watchResult, error) {
@@ -60,6 +62,7 @@ func (w *watchBench) run(ctx context.Context, rounds int) ([]watchResult, error)
 		ready.Add(1)
 		go func(c *http.Client) {
 			if err := w.watch(ctx, c, &ready); err != nil && ctx.Err() == nil {
+				w.ended.Add(1)
 				errs <- err
 			}
 		}(client)
@@ -121,7 +124,7 @@ func (w *watchBench) round(ctx context.Context, first, n int) (watchResult, erro
 	if err != nil {
 		return watchResult{}, err
 	}
-	res := watchResult{cpu: cpu1 - cpu0}
+	res := watchResult{cpu: cpu1 - cpu0, ended: int(w.ended.Load())}
 	w.mu.Lock()
 	for i := first; i < first+n; i++ {
 		res.latencies = append(res.latencies, w.got[i]...)
