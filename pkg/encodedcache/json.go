@@ -31,8 +31,14 @@ func (s *jsonSerializer) Encode(obj runtime.Object, w io.Writer) error {
 // and a newline, as encoding/json writes the struct: TypeMeta's fields
 // inline and omitted when empty, then the list metadata, then the items.
 func (s *jsonSerializer) encodeList(list *v1alpha2.MPIJobList, w io.Writer) error {
+	// The opening brace goes out alone, as the library's streaming encoder
+	// sends it: the response writer takes a first write this small for a
+	// stream and buffers it, so that an answer over 128 KiB is still
+	// gzip-compressed for clients that ask for it.
+	if _, err := w.Write([]byte{'{'}); err != nil {
+		return err
+	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.WriteByte('{')
 	if list.Kind != "" {
 		writeJSONField(bw, "kind", list.Kind)
 		bw.WriteByte(',')

@@ -31,5 +31,6 @@ func TestAPI(t *testing.T) {
 	t.Run("ContentNegotiation", func(t *testing.T) { testContentNegotiation(t, e) })
 	t.Run("Protobuf", func(t *testing.T) { testProtobuf(t, e) })
 	t.Run("ListCache", func(t *testing.T) { testListCache(t, e) })
+	t.Run("ListCompression", func(t *testing.T) { testListCompression(t, e) })
 	t.Run("Auth", func(t *testing.T) { testAuth(t, e, creds) })
 }

@@ -93,3 +93,35 @@ func testListCache(t *testing.T, e *env) {
 		t.Errorf("job-4 is listed after its delete")
 	}
 }
+
+// testListCompression: a LIST written from the cache is gzip-compressed
+// for a client that asks for it, as the library compresses any answer over
+// 128 KiB, in JSON and protobuf; a small one is not.
+func testListCompression(t *testing.T, e *env) {
+	const ns = "listgzip-ns"
+	ctx := context.Background()
+	_, pb := recordedClient(t, e, "")
+	jobs := pb.KubeflowV1alpha2().MPIJobs(ns)
+	for i := 0; i < 100; i++ { // ~1.5 KiB in protobuf, 2 KiB in JSON: over 128 KiB listed
+		if _, err := jobs.Create(ctx, typedJob(t, job(t, ns, fmt.Sprintf("job-%d", i))), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, accept := range []string{contentJSON, contentProtobuf} {
+		for pass := 0; pass < 2; pass++ { // the second LIST is served from the cache
+			r := e.do(t, req{method: "GET", path: "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs", accept: accept,
+				header: map[string]string{"Accept-Encoding": "gzip"}})
+			if r.Code != 200 {
+				t.Fatalf("LIST %s: %v", accept, r)
+			}
+			if got := r.Header.Get("Content-Encoding"); got != "gzip" {
+				t.Errorf("LIST of 100 objects in %s, pass %d, asking for gzip: Content-Encoding %q, want gzip (%d bytes)", accept, pass, got, len(r.Body))
+			}
+		}
+		r := e.do(t, req{method: "GET", path: "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs?limit=2", accept: accept,
+			header: map[string]string{"Accept-Encoding": "gzip"}})
+		if got := r.Header.Get("Content-Encoding"); r.Code != 200 || got != "" {
+			t.Errorf("LIST of 2 objects in %s asking for gzip: %d, Content-Encoding %q, want none", accept, r.Code, got)
+		}
+	}
+}
