@@ -37,9 +37,16 @@ func (r *results) svgChart() []byte {
 		bars = append(bars, bar{label: label, ratio: shown, goal: goal, better: shown < 1, ok: x.goalPeer == 0 || x.met(v, x.goalPeer)})
 	}
 	const (
-		left, width, rowH, top = 430.0, 420.0, 26.0, 40.0
-		lo, hi                 = 0.01, 10.0
+		width, rowH, top = 420.0, 26.0, 40.0
+		lo, hi           = 0.01, 10.0
+		// charWidth is roughly a 12px sans-serif character, to leave room
+		// for the longest label left of the bars.
+		charWidth = 6.6
 	)
+	left := 200.0
+	for _, br := range bars {
+		left = math.Max(left, charWidth*float64(len([]rune(br.label)))+20)
+	}
 	pos := func(v float64) float64 {
 		v = math.Max(lo, math.Min(hi, v))
 		return left + width*(math.Log10(v)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo))
