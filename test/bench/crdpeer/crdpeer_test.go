@@ -19,6 +19,8 @@ import (
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mpijob/mpijob-apiserver/test/framework"
 )
 
 const (
@@ -50,7 +52,7 @@ func startPeer(t *testing.T) *peer {
 		t.Fatal(err)
 	}
 	certDir := filepath.Join(dir, "certs")
-	port := strconv.Itoa(freePort(t))
+	port := strconv.Itoa(framework.FreePort(t))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
