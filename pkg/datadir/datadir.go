@@ -1,0 +1,56 @@
+// Package datadir is the one place that knows the layout of a standalone
+// server's data directory. The server, `snapshot`, `import` and the tests ask
+// it for paths instead of spelling file names themselves, so that the layout
+// can change in one place.
+//
+//	<data-dir>/
+//	  lock               flock held by the running server (its pid inside)
+//	  etcd/              the embedded etcd member's own data (WAL, snapshots)
+//	  etcd-client.sock   the embedded etcd's client socket (0600)
+//	  etcd-peer.sock     the embedded etcd's peer socket (0600)
+//	  admin-token.csv    the admin's bearer token, in token-file format
+//	  admin.kubeconfig   a kubeconfig for that token, rewritten on every start
+//	  certs/             the generated self-signed serving certificate
+package datadir
+
+import "path/filepath"
+
+// Layout is a data directory; its methods name the files in it.
+type Layout struct {
+	// Dir is the data directory itself.
+	Dir string
+}
+
+// New is the layout of dir.
+func New(dir string) Layout { return Layout{Dir: dir} }
+
+// LockFile is held (flock) by the server that runs on the directory.
+func (l Layout) LockFile() string { return l.path(LockFileName) }
+
+// EtcdDir is the embedded etcd member's data directory.
+func (l Layout) EtcdDir() string { return l.path("etcd") }
+
+// EtcdClientSocket is the embedded etcd's client endpoint, a unix socket.
+func (l Layout) EtcdClientSocket() string { return l.path("etcd-client.sock") }
+
+// EtcdClientURL is EtcdClientSocket as an etcd client endpoint.
+func (l Layout) EtcdClientURL() string { return "unix://" + l.EtcdClientSocket() }
+
+// EtcdPeerSocket is the embedded etcd's peer endpoint, a unix socket.
+func (l Layout) EtcdPeerSocket() string { return l.path("etcd-peer.sock") }
+
+// AdminTokenFile holds the admin's token, generated on the first start.
+func (l Layout) AdminTokenFile() string { return l.path("admin-token.csv") }
+
+// AdminKubeconfig is the admin's kubeconfig, written before the server
+// answers so that a client that sees /readyz succeed can use it at once.
+func (l Layout) AdminKubeconfig() string { return l.path("admin.kubeconfig") }
+
+// CertDir holds the generated self-signed serving certificate.
+func (l Layout) CertDir() string { return l.path("certs") }
+
+// LockFileName is the lock file's name: `snapshot restore` accepts a
+// directory that holds nothing else.
+const LockFileName = "lock"
+
+func (l Layout) path(name string) string { return filepath.Join(l.Dir, name) }
