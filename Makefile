@@ -70,8 +70,8 @@ BENCH_ARGS ?=
 
 bench-bins: build
 	go build -o $(BENCH_BIN)/etcd ./test/tools/etcd
-	go build -o $(BENCH_BIN)/crdpeer ./test/bench/crdpeer
-	go build -o $(BENCH_BIN)/bench ./test/bench
+	cd test/bench && go build -o $(CURDIR)/$(BENCH_BIN)/crdpeer ./crdpeer
+	cd test/bench && go build -o $(CURDIR)/$(BENCH_BIN)/bench .
 
 ## bench: this server against the same MPIJob served as a CRD by apiextensions-apiserver, each on
 ## its own etcd; prints the table and writes docs/BENCHMARKS.md and docs/benchmarks.svg

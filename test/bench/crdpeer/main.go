@@ -9,7 +9,7 @@
 // CRD from the embedded mpijob-crd.yaml and reports ready on /readyz only once
 // MPIJobs are served.
 //
-//	go build -o crdpeer ./test/bench/crdpeer
+//	cd test/bench && go build -o crdpeer ./crdpeer
 //	crdpeer --etcd-servers=http://127.0.0.1:2379 --secure-port=8444 \
 //	    --cert-dir=DIR --token-auth-file=tokens.csv
 //
