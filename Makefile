@@ -3,6 +3,8 @@ export CGO_ENABLED := 0
 export GOTOOLCHAIN ?= local
 
 BIN := _output/bin/mpijob-apiserver
+# The one etcd program (v3.7.0, test/tools/etcd) that every test module runs.
+ETCD := _output/bin/etcd
 # The version is git describe; without a tag, a pseudo-version in the style of
 # Go's (v0.0.0-<commit date>-<commit>), so that it is always valid semver.
 VERSION ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || \
@@ -18,7 +20,7 @@ GO_TEST_FLAGS ?= -count=1 -timeout 25m
 RUN_ARGS ?=
 IMAGE ?= mpijob-apiserver:$(VERSION)
 
-.PHONY: all build run test test-aggregated test-faults update verify image clean coldstart fuzz bench bench-quick bench-bins
+.PHONY: all build etcd run test test-aggregated test-faults update verify image clean coldstart fuzz bench bench-quick bench-bins
 
 all: build
 
@@ -30,16 +32,23 @@ build:
 run: build
 	$(BIN) --data-dir _data $(RUN_ARGS)
 
+# What the tests run: the built server and etcd, by absolute path.
+TEST_ENV := MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) MPIJOB_APISERVER_VERSION=$(VERSION) ETCD_BIN=$(CURDIR)/$(ETCD)
+
+## etcd: build the etcd v3.7.0 server that tests run as a process into _output/bin/etcd.
+etcd:
+	go build -o $(ETCD) ./test/tools/etcd
+
 ## test: unit, registry, integration and end-to-end tests (the e2e tests use the built binary).
-test: build
-	MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) MPIJOB_APISERVER_VERSION=$(VERSION) go test $(GO_TEST_FLAGS) ./...
+test: build etcd
+	$(TEST_ENV) go test $(GO_TEST_FLAGS) ./...
 
 ## test-aggregated: the server behind a real kube-apiserver v1.37.2 (builds it, kubectl
-## v1.37.2, kube-controller-manager and etcd in the separate test/aggregated module first).
-test-aggregated: build
+## v1.37.2 and kube-controller-manager in the separate test/aggregated module first).
+test-aggregated: build etcd
 	test/aggregated/build.sh
 	cd test/aggregated && go vet ./... && \
-		MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) go test $(GO_TEST_FLAGS) ./...
+		$(TEST_ENV) go test $(GO_TEST_FLAGS) ./...
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s) and print executions and findings.
 fuzz:
@@ -47,8 +56,8 @@ fuzz:
 
 ## test-faults: the heavy fault tests of docs/RELIABILITY.md (kill -9 of the embedded etcd under
 ## write load, overload): behind the faults build tag, so plain `make test` does not run them.
-test-faults: build
-	MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) go test -tags faults -p 1 -count=1 -timeout 20m -v ./test/faults/...
+test-faults: build etcd
+	$(TEST_ENV) go test -tags faults -p 1 -count=1 -timeout 20m -v ./test/faults/...
 
 ## update: regenerate all generated code.
 update:
@@ -68,8 +77,7 @@ image:
 BENCH_BIN := _output/bench
 BENCH_ARGS ?=
 
-bench-bins: build
-	go build -o $(BENCH_BIN)/etcd ./test/tools/etcd
+bench-bins: build etcd
 	cd test/bench && go build -o $(CURDIR)/$(BENCH_BIN)/crdpeer ./crdpeer
 	cd test/bench && go build -o $(CURDIR)/$(BENCH_BIN)/bench .
 

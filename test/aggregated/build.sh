@@ -5,7 +5,6 @@
 #   kube-controller-manager v1.37.2 (k8s.io/kubernetes/cmd/kube-controller-manager:
 #                           the namespace, garbage-collector and clusterrole-
 #                           aggregation controllers, when a test asks for them)
-#   etcd v3.7.0             (./cmd/etcd, go.etcd.io/etcd/server/v3/etcdmain)
 # into _output/aggregated/bin under the repository root (or $OUT).
 #
 # A binary newer than this module's go.mod, go.sum, its main package and this
@@ -63,7 +62,6 @@ build() {
 	echo "build.sh: built $name in $((SECONDS - start)) s"
 }
 
-build etcd ./cmd/etcd "" "$here/cmd/etcd/main.go"
 build kubectl ./cmd/kubectl "$kube_ldflags" "$here/cmd/kubectl/main.go"
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
@@ -71,4 +69,3 @@ build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$ku
 "$out/kube-apiserver" --version
 "$out/kube-controller-manager" --version
 "$out/kubectl" version --client=true
-"$out/etcd" --version | head -1

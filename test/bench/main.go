@@ -43,7 +43,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 func main() {
 	cfg := &config{}
 	flag.StringVar(&cfg.serverBin, "server-bin", "_output/bin/mpijob-apiserver", "the mpijob-apiserver binary")
-	flag.StringVar(&cfg.etcdBin, "etcd-bin", "_output/bench/etcd", "an etcd 3.7.0 server binary (test/tools/etcd)")
+	flag.StringVar(&cfg.etcdBin, "etcd-bin", "_output/bin/etcd", "an etcd 3.7.0 server binary (test/tools/etcd)")
 	flag.StringVar(&cfg.crdPeerBin, "crdpeer-bin", "_output/bench/crdpeer", "the CRD peer binary (test/bench/crdpeer)")
 	flag.StringVar(&cfg.seedFile, "seed", "artifacts/mpijobs/mpi-test.yaml", "the object every benchmark object copies")
 	flag.StringVar(&cfg.workDir, "work-dir", "", "where the etcd data and server files go (default: a new temp dir, removed at the end)")
