@@ -54,7 +54,9 @@ func LoadKubeconfig(path string) (*Kubeconfig, error) {
 }
 
 // Clientset is the generated MPIJob clientset on this config.
-func (k *Kubeconfig) Clientset() (clientset.Interface, error) { return clientset.NewForConfig(k.Config) }
+func (k *Kubeconfig) Clientset() (clientset.Interface, error) {
+	return clientset.NewForConfig(k.Config)
+}
 
 // CAPool trusts the server's CA.
 func (k *Kubeconfig) CAPool() (*x509.CertPool, error) {
