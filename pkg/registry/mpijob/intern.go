@@ -73,8 +73,9 @@ func (t *internTable) job(job *kubeflow.MPIJob) {
 		mf := &job.ManagedFields[i]
 		mf.Manager = internString(mf.Manager)
 		mf.APIVersion = internString(mf.APIVersion)
-		if mf.FieldsV1 != nil && len(mf.FieldsV1.Raw) > 0 {
-			mf.FieldsV1.Raw = t.fields(mf.FieldsV1.Raw)
+		if raw := mf.FieldsV1.GetRawBytes(); len(raw) > 0 {
+			// SetRawBytes would copy the shared slice, undoing the sharing.
+			mf.FieldsV1.Raw = t.fields(raw) //nolint:staticcheck // SA1019: only the field itself can hold a shared slice.
 		}
 	}
 	for _, spec := range job.Spec.MPIReplicaSpecs {

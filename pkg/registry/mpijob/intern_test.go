@@ -61,7 +61,7 @@ func TestCachedJobsShareRepeatedValues(t *testing.T) {
 	for _, name := range []string{"a", "b"} {
 		j := newJob(name)
 		j.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "intern-test", Operation: metav1.ManagedFieldsOperationUpdate,
-			APIVersion: "kubeflow.org/v1alpha2", FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:slotsPerWorker":{}}}`)}}}
+			APIVersion: "kubeflow.org/v1alpha2", FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:slotsPerWorker":{}}}`)}}
 		obj, err := s.rest.Create(nsContext(), j, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -73,7 +73,7 @@ func TestCachedJobsShareRepeatedValues(t *testing.T) {
 	if !sameMap(limits(a, kubeflow.MPIReplicaTypeLauncher), limits(b, kubeflow.MPIReplicaTypeWorker)) {
 		t.Error("equal resource lists of two cached jobs are separate copies")
 	}
-	fa, fb := a.ManagedFields[0].FieldsV1.Raw, b.ManagedFields[0].FieldsV1.Raw
+	fa, fb := a.ManagedFields[0].FieldsV1.GetRawBytes(), b.ManagedFields[0].FieldsV1.GetRawBytes()
 	if len(fa) == 0 || &fa[0] != &fb[0] {
 		t.Error("equal managedFields of two cached jobs are separate copies")
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/validate/content"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
-	"k8s.io/apimachinery/pkg/api/validation/path"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -147,7 +147,7 @@ func withoutGenericMetaErrors(errs field.ErrorList, newJob, oldJob *kubeflow.MPI
 		return errs
 	}
 	metaPath := field.NewPath("metadata")
-	generic := apimachineryvalidation.ValidateObjectMetaAccessor(newJob, true, path.ValidatePathSegmentName, metaPath)
+	generic := apimachineryvalidation.ValidateObjectMetaAccessor(newJob, true, validatePathSegment, metaPath)
 	generic = append(generic, apimachineryvalidation.ValidateObjectMetaAccessorUpdate(newJob, oldJob, metaPath)...)
 	reported := make(map[string]bool, len(generic))
 	for _, e := range generic {
@@ -160,4 +160,14 @@ func withoutGenericMetaErrors(errs field.ErrorList, newJob, oldJob *kubeflow.MPI
 		}
 	}
 	return out
+}
+
+// validatePathSegment is the name check the generic registry passes to
+// ValidateObjectMetaAccessor (rest.BeforeCreate and BeforeUpdate): a name, or
+// a generateName prefix, must be usable as one segment of a URL path.
+func validatePathSegment(name string, prefix bool) []string {
+	if prefix {
+		return content.IsPathSegmentPrefix(name)
+	}
+	return content.IsPathSegmentName(name)
 }
