@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/mpijob/mpijob-apiserver/pkg/cmd/server"
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 // TestAPI runs every test that can share one server: each group works in its
@@ -12,7 +12,7 @@ import (
 // certificates of a test CA, for the authentication tests.
 func TestAPI(t *testing.T) {
 	creds := newTestCredentials(t)
-	s := framework.Start(t, func(o *server.Options) {
+	s := inprocess.Start(t, func(o *server.Options) {
 		o.Authentication.TokenAuthFile = creds.tokenFile
 		o.Authentication.Delegating.ClientCert.ClientCA = creds.caFile
 	})

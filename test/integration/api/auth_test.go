@@ -1,23 +1,16 @@
 package api
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // testCredentials are the extra credentials the shared server accepts: a
@@ -27,8 +20,8 @@ type testCredentials struct {
 	userToken string // in tokenFile, user "alice" in group "mpi-users"
 
 	caFile     string
-	clientCert tls.Certificate // CN=bob, O=mpi-users, signed by caFile's CA
-	rogueCert  tls.Certificate // CN=mallory, signed by another CA
+	clientCert harness.KeyPair // CN=bob, O=mpi-users, signed by caFile's CA
+	rogueCert  harness.KeyPair // CN=mallory, O=system:masters, signed by another CA
 }
 
 func newTestCredentials(t *testing.T) *testCredentials {
@@ -39,115 +32,73 @@ func newTestCredentials(t *testing.T) *testCredentials {
 	if err := os.WriteFile(c.tokenFile, []byte(c.userToken+`,alice,alice-uid,"mpi-users"`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	caCert, caKey := newCA(t, "mpijob test CA")
-	c.caFile = filepath.Join(dir, "client-ca.crt")
-	if err := os.WriteFile(c.caFile, pemCert(caCert.Raw), 0o600); err != nil {
+	ca, err := harness.NewCA(dir, "client-ca")
+	if err != nil {
 		t.Fatal(err)
 	}
-	c.clientCert = newClientCert(t, caCert, caKey, "bob", "mpi-users")
-	rogueCA, rogueKey := newCA(t, "rogue CA")
-	c.rogueCert = newClientCert(t, rogueCA, rogueKey, "mallory", "system:masters")
+	c.caFile = ca.CertFile
+	if c.clientCert, err = ca.Issue("bob", harness.CertSpec{CommonName: "bob", Organizations: []string{"mpi-users"}, Client: true}); err != nil {
+		t.Fatal(err)
+	}
+	rogueCA, err := harness.NewCA(dir, "rogue-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.rogueCert, err = rogueCA.Issue("mallory", harness.CertSpec{CommonName: "mallory", Organizations: []string{"system:masters"}, Client: true}); err != nil {
+		t.Fatal(err)
+	}
 	return c
 }
 
-func newCA(t *testing.T, cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
+// certClient is an HTTPS client that trusts the server and presents kp.
+func (e *env) certClient(t *testing.T, kp harness.KeyPair) *http.Client {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	hc, err := e.s.Admin.HTTPClient()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, err := kp.TLSCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
-}
-
-func newClientCert(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn, org string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{org}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-func pemCert(der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
-
-// certClient is an HTTPS client that trusts the server and presents cert.
-func (e *env) certClient(t *testing.T, cert tls.Certificate) *http.Client {
-	t.Helper()
-	base, err := rest.TLSConfigFor(e.s.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := base.Clone()
-	cfg.Certificates = []tls.Certificate{cert}
-	return httpClient(cfg)
+	hc.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{cert}
+	return hc
 }
 
 func testAuth(t *testing.T, e *env, creds *testCredentials) {
 	const ns = "auth-ns"
-	e.create(t, job(t, ns, "j"))
-	none := strptr("")
+	e.create(t, harness.SeedJobForTest(t, ns, "j"))
 
 	t.Run("NoCredentials401", func(t *testing.T) {
 		for _, p := range []string{"/apis", "/apis/kubeflow.org", groupVersionPath, nsPath(ns), objPath(ns, "j"),
 			groupVersionPath + "/mpijobs", "/openapi/v2", "/metrics"} {
-			r := e.do(t, req{method: "GET", path: p, token: none})
-			expectStatus(t, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized)
+			r := e.doAnonymous(t, harness.Request{Method: "GET", URL: p})
+			harness.ExpectStatus(t, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized)
 		}
 		before := e.etcdGet(t, ns, "j")
-		r := e.do(t, req{method: "POST", path: nsPath(ns), body: job(t, ns, "anon"), token: none})
-		expectStatus(t, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized)
-		r = e.do(t, req{method: "DELETE", path: objPath(ns, "j"), token: none})
-		expectStatus(t, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized)
+		r := e.doAnonymous(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: harness.SeedJobForTest(t, ns, "anon")})
+		harness.ExpectStatus(t, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized)
+		r = e.doAnonymous(t, harness.Request{Method: "DELETE", URL: objPath(ns, "j")})
+		harness.ExpectStatus(t, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized)
 		e.expectNotInEtcd(t, ns, "anon")
 		e.expectEtcdUnchanged(t, ns, "j", before)
 	})
 
 	t.Run("WrongToken401", func(t *testing.T) {
-		for _, tok := range []string{"wrong", e.s.Token + "x", "Bearer"} {
-			r := e.do(t, req{method: "GET", path: nsPath(ns), token: strptr(tok)})
-			expectStatus(t, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized)
+		for _, tok := range []string{"wrong", e.s.Admin.Token + "x", "Bearer"} {
+			r := e.do(t, harness.Request{Method: "GET", URL: nsPath(ns), Token: tok})
+			harness.ExpectStatus(t, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized)
 		}
-		r := e.do(t, req{method: "GET", path: nsPath(ns), token: none, header: map[string]string{"Authorization": "Basic YWRtaW46YWRtaW4="}})
-		expectStatus(t, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized)
+		r := e.doAnonymous(t, harness.Request{Method: "GET", URL: nsPath(ns), Header: map[string]string{"Authorization": "Basic YWRtaW46YWRtaW4="}})
+		harness.ExpectStatus(t, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized)
 	})
 
 	t.Run("PublicEndpoints", func(t *testing.T) {
 		for _, p := range []string{"/livez", "/readyz", "/healthz", "/version"} {
-			r := e.do(t, req{method: "GET", path: p, token: none})
-			expect(t, r, http.StatusOK)
+			r := e.doAnonymous(t, harness.Request{Method: "GET", URL: p})
+			harness.ExpectCode(t, r, http.StatusOK)
 			if p == "/version" {
-				v := r.object(t)
+				v := r.Object(t)
 				if s, _ := v["gitVersion"].(string); s == "" {
 					t.Errorf("/version has no gitVersion: %s", r.Body)
 				}
@@ -157,13 +108,13 @@ func testAuth(t *testing.T, e *env, creds *testCredentials) {
 		}
 		// Public even with a wrong token? kube-apiserver answers 401 to
 		// bad credentials everywhere; only no credentials are anonymous.
-		r := e.do(t, req{method: "GET", path: "/healthz", token: strptr("wrong")})
-		expect(t, r, http.StatusUnauthorized)
+		r := e.do(t, harness.Request{Method: "GET", URL: "/healthz", Token: "wrong"})
+		harness.ExpectCode(t, r, http.StatusUnauthorized)
 	})
 
 	t.Run("Metrics", func(t *testing.T) {
-		r := e.do(t, req{method: "GET", path: "/metrics", accept: "text/plain"})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "GET", URL: "/metrics", Accept: "text/plain"})
+		harness.ExpectCode(t, r, http.StatusOK)
 		if !strings.Contains(string(r.Body), "apiserver_request_total") {
 			t.Errorf("/metrics has no apiserver_request_total")
 		}
@@ -173,34 +124,34 @@ func testAuth(t *testing.T, e *env, creds *testCredentials) {
 	})
 
 	t.Run("TokenFileUser", func(t *testing.T) {
-		tok := strptr(creds.userToken)
-		r := e.do(t, req{method: "GET", path: nsPath(ns), token: tok})
-		expect(t, r, http.StatusOK)
-		r = e.do(t, req{method: "POST", path: nsPath(ns) + "?fieldManager=alice-client", body: job(t, ns, "by-alice"), token: tok})
-		expect(t, r, http.StatusCreated)
-		if mf := managedFieldsOf(t, r.object(t), "alice-client"); len(mf) != 1 {
-			t.Errorf("managedFields = %v", r.object(t)["metadata"])
+		tok := creds.userToken
+		r := e.do(t, harness.Request{Method: "GET", URL: nsPath(ns), Token: tok})
+		harness.ExpectCode(t, r, http.StatusOK)
+		r = e.do(t, harness.Request{Method: "POST", URL: nsPath(ns) + "?fieldManager=alice-client", Body: harness.SeedJobForTest(t, ns, "by-alice"), Token: tok})
+		harness.ExpectCode(t, r, http.StatusCreated)
+		if mf := managedFieldsOf(t, r.Object(t), "alice-client"); len(mf) != 1 {
+			t.Errorf("managedFields = %v", r.Object(t)["metadata"])
 		}
-		r = e.do(t, req{method: "GET", path: "/metrics", token: tok, accept: "text/plain"})
-		expect(t, r, http.StatusOK)
+		r = e.do(t, harness.Request{Method: "GET", URL: "/metrics", Token: tok, Accept: "text/plain"})
+		harness.ExpectCode(t, r, http.StatusOK)
 	})
 
 	t.Run("ClientCertificate", func(t *testing.T) {
 		client := e.certClient(t, creds.clientCert)
-		r := doWith(t, client, e.s.URL, "", req{method: "GET", path: nsPath(ns)})
-		expect(t, r, http.StatusOK)
-		r = doWith(t, client, e.s.URL, "", req{method: "POST", path: nsPath(ns), body: job(t, ns, "by-bob")})
-		expect(t, r, http.StatusCreated)
+		r := harness.SendForTest(t, client, harness.Request{Method: "GET", URL: e.s.URL + nsPath(ns)})
+		harness.ExpectCode(t, r, http.StatusOK)
+		r = harness.SendForTest(t, client, harness.Request{Method: "POST", URL: e.s.URL + nsPath(ns), Body: harness.SeedJobForTest(t, ns, "by-bob")})
+		harness.ExpectCode(t, r, http.StatusCreated)
 		if e.etcdGet(t, ns, "by-bob") == nil {
 			t.Errorf("bob's object is not in etcd")
 		}
 		// A certificate of another CA is no credential.
 		rogue := e.certClient(t, creds.rogueCert)
-		r = doWith(t, rogue, e.s.URL, "", req{method: "GET", path: nsPath(ns)})
+		r = harness.SendForTest(t, rogue, harness.Request{Method: "GET", URL: e.s.URL + nsPath(ns)})
 		if r.Code != http.StatusUnauthorized {
 			t.Errorf("a certificate of an unknown CA: want 401, got %s", r)
 		}
-		r = doWith(t, rogue, e.s.URL, "", req{method: "POST", path: nsPath(ns), body: job(t, ns, "by-mallory")})
+		r = harness.SendForTest(t, rogue, harness.Request{Method: "POST", URL: e.s.URL + nsPath(ns), Body: harness.SeedJobForTest(t, ns, "by-mallory")})
 		if r.Code != http.StatusUnauthorized {
 			t.Errorf("a certificate of an unknown CA: want 401, got %s", r)
 		}

@@ -9,6 +9,8 @@ import (
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 var (
@@ -22,17 +24,17 @@ func sorted(s []string) []string {
 	return out
 }
 
-func decode(t testing.TB, r response, into interface{}) {
+func decode(t testing.TB, r harness.Response, into interface{}) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, into); err != nil {
-		t.Fatalf("%s: %v: %s", r.req, err, truncate(r.Body))
+		t.Fatalf("%s: %v: %s", r.Request, err, truncate(r.Body))
 	}
 }
 
 func testDiscovery(t *testing.T, e *env) {
 	t.Run("APIGroupList", func(t *testing.T) {
-		r := e.do(t, req{method: "GET", path: "/apis"})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "GET", URL: "/apis"})
+		harness.ExpectCode(t, r, http.StatusOK)
 		var list metav1.APIGroupList
 		decode(t, r, &list)
 		if list.Kind != "APIGroupList" {
@@ -51,8 +53,8 @@ func testDiscovery(t *testing.T, e *env) {
 	})
 
 	t.Run("APIGroup", func(t *testing.T) {
-		r := e.do(t, req{method: "GET", path: "/apis/kubeflow.org"})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "GET", URL: "/apis/kubeflow.org"})
+		harness.ExpectCode(t, r, http.StatusOK)
 		var g metav1.APIGroup
 		decode(t, r, &g)
 		if g.Kind != "APIGroup" {
@@ -62,8 +64,8 @@ func testDiscovery(t *testing.T, e *env) {
 	})
 
 	t.Run("APIResourceList", func(t *testing.T) {
-		r := e.do(t, req{method: "GET", path: groupVersionPath})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "GET", URL: groupVersionPath})
+		harness.ExpectCode(t, r, http.StatusOK)
 		var l metav1.APIResourceList
 		decode(t, r, &l)
 		if l.Kind != "APIResourceList" || l.GroupVersion != "kubeflow.org/v1alpha2" {
@@ -109,8 +111,8 @@ func testDiscovery(t *testing.T, e *env) {
 
 	t.Run("Aggregated", func(t *testing.T) {
 		const accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
-		r := e.do(t, req{method: "GET", path: "/apis", accept: accept + ",application/json"})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "GET", URL: "/apis", Accept: accept + ",application/json"})
+		harness.ExpectCode(t, r, http.StatusOK)
 		if ct := r.Header.Get("Content-Type"); !strings.Contains(ct, "as=APIGroupDiscoveryList") {
 			t.Fatalf("Content-Type = %q, want the aggregated discovery document", ct)
 		}
@@ -271,9 +273,9 @@ func checkModel(t *testing.T, defs obj, where string) {
 
 func testOpenAPI(t *testing.T, e *env) {
 	t.Run("V2", func(t *testing.T) {
-		r := e.do(t, req{method: "GET", path: "/openapi/v2"})
-		expect(t, r, http.StatusOK)
-		doc := r.object(t)
+		r := e.do(t, harness.Request{Method: "GET", URL: "/openapi/v2"})
+		harness.ExpectCode(t, r, http.StatusOK)
+		doc := r.Object(t)
 		defs, _ := doc["definitions"].(obj)
 		checkModel(t, defs, "/openapi/v2")
 		paths, _ := doc["paths"].(obj)
@@ -289,9 +291,9 @@ func testOpenAPI(t *testing.T, e *env) {
 		}
 	})
 	t.Run("V3", func(t *testing.T) {
-		r := e.do(t, req{method: "GET", path: "/openapi/v3"})
-		expect(t, r, http.StatusOK)
-		index, _ := r.object(t)["paths"].(obj)
+		r := e.do(t, harness.Request{Method: "GET", URL: "/openapi/v3"})
+		harness.ExpectCode(t, r, http.StatusOK)
+		index, _ := r.Object(t)["paths"].(obj)
 		entry, ok := index["apis/kubeflow.org/v1alpha2"].(obj)
 		if !ok {
 			t.Fatalf("/openapi/v3 does not list apis/kubeflow.org/v1alpha2: %s", truncate(r.Body))
@@ -299,9 +301,9 @@ func testOpenAPI(t *testing.T, e *env) {
 		if u, _ := entry["serverRelativeURL"].(string); !strings.HasPrefix(u, "/openapi/v3/apis/kubeflow.org/v1alpha2") {
 			t.Errorf("serverRelativeURL = %q", u)
 		}
-		r = e.do(t, req{method: "GET", path: "/openapi/v3/apis/kubeflow.org/v1alpha2"})
-		expect(t, r, http.StatusOK)
-		doc := r.object(t)
+		r = e.do(t, harness.Request{Method: "GET", URL: "/openapi/v3/apis/kubeflow.org/v1alpha2"})
+		harness.ExpectCode(t, r, http.StatusOK)
+		doc := r.Object(t)
 		schemas, _ := mustGet(t, doc, "components", "schemas").(obj)
 		checkModel(t, schemas, "/openapi/v3")
 		paths, _ := doc["paths"].(obj)
@@ -314,11 +316,11 @@ func testOpenAPI(t *testing.T, e *env) {
 func testTable(t *testing.T, e *env) {
 	const ns = "table-ns"
 	const accept = "application/json;as=Table;v=v1;g=meta.k8s.io"
-	e.create(t, job(t, ns, "mpi-test"))
+	e.create(t, harness.SeedJobForTest(t, ns, "mpi-test"))
 	cur := e.read(t, ns, "mpi-test")
 	cur["status"] = seedStatus(t)
-	expect(t, e.do(t, req{method: "PUT", path: objPath(ns, "mpi-test") + "/status", body: cur}), http.StatusOK)
-	unset := job(t, ns, "bare")
+	harness.ExpectCode(t, e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "mpi-test") + "/status", Body: cur}), http.StatusOK)
+	unset := harness.SeedJobForTest(t, ns, "bare")
 	del(t, unset, "spec", "slotsPerWorker")
 	e.create(t, unset)
 
@@ -329,8 +331,8 @@ func testTable(t *testing.T, e *env) {
 		{"NAME", 0}, {"STATE", 0}, {"WORKERS", 0}, {"AGE", 0}, {"SLOTS", 1}, {"LAUNCHER IMAGE", 1},
 	}
 	check := func(t *testing.T, path string, wantRows int) metav1.Table {
-		r := e.do(t, req{method: "GET", path: path, accept: accept})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "GET", URL: path, Accept: accept})
+		harness.ExpectCode(t, r, http.StatusOK)
 		var tbl metav1.Table
 		decode(t, r, &tbl)
 		if tbl.Kind != "Table" || tbl.APIVersion != "meta.k8s.io/v1" {
@@ -393,8 +395,8 @@ func testTable(t *testing.T, e *env) {
 		}
 	})
 	t.Run("IncludeObjectNone", func(t *testing.T) {
-		r := e.do(t, req{method: "GET", path: nsPath(ns) + "?includeObject=None", accept: accept})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "GET", URL: nsPath(ns) + "?includeObject=None", Accept: accept})
+		harness.ExpectCode(t, r, http.StatusOK)
 		var tbl metav1.Table
 		decode(t, r, &tbl)
 		if len(tbl.Rows) != 2 || tbl.Rows[0].Object.Raw != nil {
@@ -408,9 +410,9 @@ func testTable(t *testing.T, e *env) {
 // as from kube-apiserver: protobuf it can decode, or JSON.
 func testContentNegotiation(t *testing.T, e *env) {
 	const ns = "negotiation-ns"
-	e.create(t, job(t, ns, "a"))
+	e.create(t, harness.SeedJobForTest(t, ns, "a"))
 	for _, path := range []string{nsPath(ns), objPath(ns, "a")} {
-		r := e.do(t, req{method: "GET", path: path, accept: "application/vnd.kubernetes.protobuf, application/json"})
+		r := e.do(t, harness.Request{Method: "GET", URL: path, Accept: "application/vnd.kubernetes.protobuf, application/json"})
 		ct := r.Header.Get("Content-Type")
 		if r.Code != http.StatusOK {
 			t.Errorf("GET %s preferring protobuf with a JSON fallback: want 200, got %d %s: %q", path, r.Code, ct, truncate(r.Body))
@@ -421,15 +423,15 @@ func testContentNegotiation(t *testing.T, e *env) {
 		}
 	}
 	// Protobuf alone: served, or refused with 406 - never a 5xx.
-	r := e.do(t, req{method: "GET", path: nsPath(ns), accept: "application/vnd.kubernetes.protobuf"})
+	r := e.do(t, harness.Request{Method: "GET", URL: nsPath(ns), Accept: "application/vnd.kubernetes.protobuf"})
 	if r.Code != http.StatusOK && r.Code != http.StatusNotAcceptable {
 		t.Errorf("GET preferring protobuf only: want 200 or 406, got %d", r.Code)
 	}
 	// The metadata-only lists the garbage collector and namespace
 	// controller use.
-	r = e.do(t, req{method: "GET", path: nsPath(ns), accept: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"})
-	expect(t, r, http.StatusOK)
-	if k := r.object(t)["kind"]; k != "PartialObjectMetadataList" {
+	r = e.do(t, harness.Request{Method: "GET", URL: nsPath(ns), Accept: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"})
+	harness.ExpectCode(t, r, http.StatusOK)
+	if k := r.Object(t)["kind"]; k != "PartialObjectMetadataList" {
 		t.Errorf("kind = %v, want PartialObjectMetadataList", k)
 	}
 }

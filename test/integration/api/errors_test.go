@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 const (
@@ -15,27 +17,6 @@ const (
 	// maxBody is the API server's request body limit.
 	maxBody = 3 * mib
 )
-
-// bigJob is a valid job whose JSON encoding is size bytes (±1 KiB): the
-// Worker container gets as many long args as it takes.
-func bigJob(t testing.TB, ns, name string, size int) obj {
-	t.Helper()
-	o := job(t, ns, name)
-	base, _ := json.Marshal(o)
-	const chunk = 1000
-	arg := strings.Repeat("a", chunk)
-	n := (size - len(base)) / (chunk + 3)
-	args := make([]interface{}, 0, n)
-	for i := 0; i < n; i++ {
-		args = append(args, arg)
-	}
-	set(t, o, args, "spec", "mpiReplicaSpecs", "Worker", "template", "spec", "containers", 0, "args")
-	data, _ := json.Marshal(o)
-	if d := len(data) - size; d > kib || d < -kib {
-		t.Fatalf("bigJob: %d bytes, want %d", len(data), size)
-	}
-	return o
-}
 
 // invalidCases are representative validation rules with the field path the
 // 422 must name.
@@ -67,49 +48,41 @@ var invalidCases = []struct {
 	}, "spec.mpiReplicaSpecs[Worker].restartPolicy"},
 }
 
-// expectInvalid checks a 422 naming the field in the message and causes.
-func expectInvalid(t testing.TB, r response, name, field string) {
+// expectInvalid is harness.ExpectInvalid for the MPIJob name: the details
+// also name its group, kind and name.
+func expectInvalid(t testing.TB, r harness.Response, name, field string) {
 	t.Helper()
-	s := expectStatus(t, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, field)
+	s := harness.ExpectInvalid(t, r, field)
 	if s.Details == nil {
 		t.Fatalf("422 without details: %s", r.Body)
 	}
 	if s.Details.Group != "kubeflow.org" || s.Details.Kind != "MPIJob" || s.Details.Name != name {
 		t.Errorf("details group/kind/name = %q/%q/%q, want kubeflow.org/MPIJob/%s", s.Details.Group, s.Details.Kind, s.Details.Name, name)
 	}
-	found := false
-	for _, c := range s.Details.Causes {
-		if c.Field == field {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("no cause for field %s: %+v", field, s.Details.Causes)
-	}
 }
 
 func testErrors(t *testing.T, e *env) {
 	t.Run("MalformedBody", func(t *testing.T) {
 		const ns = "err-malformed"
-		e.create(t, job(t, ns, "exists"))
+		e.create(t, harness.SeedJobForTest(t, ns, "exists"))
 		before := e.etcdGet(t, ns, "exists")
 		for _, body := range []string{`{"apiVersion":`, `not json`, `["a list"]`} {
-			r := e.do(t, req{method: "POST", path: nsPath(ns), body: body})
-			expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest)
-			r = e.do(t, req{method: "PUT", path: objPath(ns, "exists"), body: body})
-			expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest)
-			r = e.do(t, req{method: "PUT", path: objPath(ns, "exists") + "/status", body: body})
-			expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest)
+			r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: body})
+			harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest)
+			r = e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "exists"), Body: body})
+			harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest)
+			r = e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "exists") + "/status", Body: body})
+			harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest)
 			for _, ct := range []string{contentMerge, contentSMP, contentJSONP} {
-				r = e.do(t, req{method: "PATCH", path: objPath(ns, "exists"), body: body, contentType: ct})
-				expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest)
+				r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "exists"), Body: body, ContentType: ct})
+				harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest)
 			}
 		}
 		// A field of the wrong type.
-		o := job(t, ns, "wrong-type")
+		o := harness.SeedJobForTest(t, ns, "wrong-type")
 		set(t, o, "two", "spec", "slotsPerWorker")
-		r := e.do(t, req{method: "POST", path: nsPath(ns), body: o})
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "slotsPerWorker")
+		r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: o})
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "slotsPerWorker")
 		e.expectEtcdUnchanged(t, ns, "exists", before)
 		if names := e.etcdNames(t, ns); strings.Join(names, ",") != "exists" {
 			t.Errorf("etcd holds %v, want only exists", names)
@@ -118,15 +91,15 @@ func testErrors(t *testing.T, e *env) {
 
 	t.Run("UnsupportedMediaType", func(t *testing.T) {
 		const ns = "err-media"
-		e.create(t, job(t, ns, "exists"))
+		e.create(t, harness.SeedJobForTest(t, ns, "exists"))
 		before := e.etcdGet(t, ns, "exists")
-		body, _ := json.Marshal(job(t, ns, "text"))
-		r := e.do(t, req{method: "POST", path: nsPath(ns), body: body, contentType: "text/plain"})
-		expectStatus(t, r, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, "unknown format", "application/json")
+		body, _ := json.Marshal(harness.SeedJobForTest(t, ns, "text"))
+		r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: body, ContentType: "text/plain"})
+		harness.ExpectStatus(t, r, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, "unknown format", "application/json")
 		e.expectNotInEtcd(t, ns, "text")
 		// application/json is not a patch type.
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, "exists"), body: `{"spec":{"slotsPerWorker":2}}`, contentType: contentJSON})
-		expectStatus(t, r, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType)
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "exists"), Body: `{"spec":{"slotsPerWorker":2}}`, ContentType: contentJSON})
+		harness.ExpectStatus(t, r, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType)
 		e.expectEtcdUnchanged(t, ns, "exists", before)
 	})
 
@@ -134,19 +107,19 @@ func testErrors(t *testing.T, e *env) {
 	// kube-apiserver does.
 	t.Run("TypeMetaFromURL", func(t *testing.T) {
 		const ns = "err-typemeta"
-		o := job(t, ns, "untyped")
+		o := harness.SeedJobForTest(t, ns, "untyped")
 		delete(o, "apiVersion")
 		delete(o, "kind")
-		r := e.do(t, req{method: "POST", path: nsPath(ns), body: o})
-		expect(t, r, http.StatusCreated)
-		if got := r.object(t); got["kind"] != "MPIJob" || got["apiVersion"] != "kubeflow.org/v1alpha2" {
+		r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: o})
+		harness.ExpectCode(t, r, http.StatusCreated)
+		if got := r.Object(t); got["kind"] != "MPIJob" || got["apiVersion"] != "kubeflow.org/v1alpha2" {
 			t.Errorf("kind/apiVersion = %v/%v", got["kind"], got["apiVersion"])
 		}
 	})
 
 	t.Run("WrongKindOrVersion", func(t *testing.T) {
 		const ns = "err-kind"
-		e.create(t, job(t, ns, "exists"))
+		e.create(t, harness.SeedJobForTest(t, ns, "exists"))
 		before := e.etcdGet(t, ns, "exists")
 		cases := []struct{ apiVersion, kind, mentions string }{
 			{"v1", "Pod", "Pod"},
@@ -156,14 +129,14 @@ func testErrors(t *testing.T, e *env) {
 			{"batch/v1", "Job", "Job"},
 		}
 		for _, c := range cases {
-			o := job(t, ns, "wrong")
+			o := harness.SeedJobForTest(t, ns, "wrong")
 			o["apiVersion"], o["kind"] = c.apiVersion, c.kind
-			r := e.do(t, req{method: "POST", path: nsPath(ns), body: o})
-			expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, c.mentions)
+			r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: o})
+			harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, c.mentions)
 			u := e.read(t, ns, "exists")
 			u["apiVersion"], u["kind"] = c.apiVersion, c.kind
-			r = e.do(t, req{method: "PUT", path: objPath(ns, "exists"), body: u})
-			expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, c.mentions)
+			r = e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "exists"), Body: u})
+			harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, c.mentions)
 		}
 		e.expectNotInEtcd(t, ns, "wrong")
 		e.expectEtcdUnchanged(t, ns, "exists", before)
@@ -171,42 +144,42 @@ func testErrors(t *testing.T, e *env) {
 
 	t.Run("InvalidObject", func(t *testing.T) {
 		const ns = "err-invalid"
-		e.create(t, job(t, ns, "valid"))
+		e.create(t, harness.SeedJobForTest(t, ns, "valid"))
 		before := e.etcdGet(t, ns, "valid")
 		for _, c := range invalidCases {
 			t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
-				o := job(t, ns, "bad")
+				o := harness.SeedJobForTest(t, ns, "bad")
 				c.mutate(t, o)
-				r := e.do(t, req{method: "POST", path: nsPath(ns), body: o})
+				r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: o})
 				expectInvalid(t, r, "bad", c.field)
 				e.expectNotInEtcd(t, ns, "bad")
 
 				u := e.read(t, ns, "valid")
 				c.mutate(t, u)
-				r = e.do(t, req{method: "PUT", path: objPath(ns, "valid"), body: u})
+				r = e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "valid"), Body: u})
 				expectInvalid(t, r, "valid", c.field)
 				e.expectEtcdUnchanged(t, ns, "valid", before)
 
 				// The same through a JSON patch replacing the whole spec.
 				patch, _ := json.Marshal([]obj{{"op": "replace", "path": "/spec", "value": u["spec"]}})
-				r = e.do(t, req{method: "PATCH", path: objPath(ns, "valid"), body: patch, contentType: contentJSONP})
+				r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "valid"), Body: patch, ContentType: contentJSONP})
 				expectInvalid(t, r, "valid", c.field)
 				e.expectEtcdUnchanged(t, ns, "valid", before)
 			})
 		}
 		t.Run("metadata.name", func(t *testing.T) {
-			o := job(t, ns, "Not_A_DNS_Name")
-			r := e.do(t, req{method: "POST", path: nsPath(ns), body: o})
+			o := harness.SeedJobForTest(t, ns, "Not_A_DNS_Name")
+			r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: o})
 			expectInvalid(t, r, "Not_A_DNS_Name", "metadata.name")
 			if names := e.etcdNames(t, ns); strings.Join(names, ",") != "valid" {
 				t.Errorf("etcd holds %v", names)
 			}
 		})
 		t.Run("several errors at once", func(t *testing.T) {
-			o := job(t, ns, "bad")
+			o := harness.SeedJobForTest(t, ns, "bad")
 			set(t, o, float64(0), "spec", "slotsPerWorker")
 			set(t, o, "Sometimes", "spec", "cleanPodPolicy")
-			r := e.do(t, req{method: "POST", path: nsPath(ns), body: o})
+			r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: o})
 			expectInvalid(t, r, "bad", "spec.slotsPerWorker")
 			expectInvalid(t, r, "bad", "spec.cleanPodPolicy")
 		})
@@ -226,10 +199,10 @@ func testErrors(t *testing.T, e *env) {
 				st := seedStatus(t)
 				c.mutate(st)
 				u["status"] = st
-				r := e.do(t, req{method: "PUT", path: objPath(ns, "valid") + "/status", body: u})
+				r := e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "valid") + "/status", Body: u})
 				expectInvalid(t, r, "valid", c.field)
 				patch, _ := json.Marshal(obj{"status": st})
-				r = e.do(t, req{method: "PATCH", path: objPath(ns, "valid") + "/status", body: patch, contentType: contentMerge})
+				r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "valid") + "/status", Body: patch, ContentType: contentMerge})
 				expectInvalid(t, r, "valid", c.field)
 				e.expectEtcdUnchanged(t, ns, "valid", before)
 			}
@@ -238,27 +211,27 @@ func testErrors(t *testing.T, e *env) {
 
 	t.Run("NameAndNamespaceMismatch", func(t *testing.T) {
 		const ns = "err-mismatch"
-		e.create(t, job(t, ns, "a"))
+		e.create(t, harness.SeedJobForTest(t, ns, "a"))
 		before := e.etcdGet(t, ns, "a")
 
 		u := e.read(t, ns, "a")
 		set(t, u, "b", "metadata", "name")
-		r := e.do(t, req{method: "PUT", path: objPath(ns, "a"), body: u})
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "(b)", "(a)")
-		r = e.do(t, req{method: "PUT", path: objPath(ns, "a") + "/status", body: u})
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "(b)", "(a)")
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, "a"), body: `{"metadata":{"name":"b"}}`, contentType: contentMerge})
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "(b)", "(a)")
+		r := e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "a"), Body: u})
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "(b)", "(a)")
+		r = e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "a") + "/status", Body: u})
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "(b)", "(a)")
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "a"), Body: `{"metadata":{"name":"b"}}`, ContentType: contentMerge})
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "(b)", "(a)")
 
-		o := job(t, "elsewhere", "c")
-		r = e.do(t, req{method: "POST", path: nsPath(ns), body: o})
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "namespace")
+		o := harness.SeedJobForTest(t, "elsewhere", "c")
+		r = e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: o})
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "namespace")
 		u = e.read(t, ns, "a")
 		set(t, u, "elsewhere", "metadata", "namespace")
-		r = e.do(t, req{method: "PUT", path: objPath(ns, "a"), body: u})
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "namespace")
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, "a"), body: `{"metadata":{"namespace":"elsewhere"}}`, contentType: contentMerge})
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "namespace")
+		r = e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "a"), Body: u})
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "namespace")
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "a"), Body: `{"metadata":{"namespace":"elsewhere"}}`, ContentType: contentMerge})
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "namespace")
 
 		e.expectEtcdUnchanged(t, ns, "a", before)
 		e.expectNotInEtcd(t, ns, "b")
@@ -270,12 +243,12 @@ func testErrors(t *testing.T, e *env) {
 
 	t.Run("AlreadyExists", func(t *testing.T) {
 		const ns = "err-dup"
-		e.create(t, job(t, ns, "dup"))
+		e.create(t, harness.SeedJobForTest(t, ns, "dup"))
 		before := e.etcdGet(t, ns, "dup")
-		o := job(t, ns, "dup")
+		o := harness.SeedJobForTest(t, ns, "dup")
 		set(t, o, float64(5), "spec", "slotsPerWorker")
-		r := e.do(t, req{method: "POST", path: nsPath(ns), body: o})
-		s := expectStatus(t, r, http.StatusConflict, metav1.StatusReasonAlreadyExists, `mpijobs.kubeflow.org "dup" already exists`)
+		r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: o})
+		s := harness.ExpectStatus(t, r, http.StatusConflict, metav1.StatusReasonAlreadyExists, `mpijobs.kubeflow.org "dup" already exists`)
 		if s.Details == nil || s.Details.Name != "dup" || s.Details.Group != "kubeflow.org" || s.Details.Kind != "mpijobs" {
 			t.Errorf("details = %+v, want name dup, group kubeflow.org, kind mpijobs", s.Details)
 		}
@@ -284,77 +257,77 @@ func testErrors(t *testing.T, e *env) {
 
 	t.Run("StaleResourceVersion", func(t *testing.T) {
 		const ns = "err-stale"
-		e.create(t, job(t, ns, "x"))
+		e.create(t, harness.SeedJobForTest(t, ns, "x"))
 		stale := e.read(t, ns, "x")
 		// Someone else updates it.
-		r := e.do(t, req{method: "PATCH", path: objPath(ns, "x"), body: `{"metadata":{"labels":{"first":"writer"}}}`, contentType: contentMerge})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "x"), Body: `{"metadata":{"labels":{"first":"writer"}}}`, ContentType: contentMerge})
+		harness.ExpectCode(t, r, http.StatusOK)
 		before := e.etcdGet(t, ns, "x")
 
 		u := deepCopy(stale)
 		set(t, u, float64(6), "spec", "slotsPerWorker")
 		const msg = "the object has been modified; please apply your changes to the latest version and try again"
-		r = e.do(t, req{method: "PUT", path: objPath(ns, "x"), body: u})
-		expectStatus(t, r, http.StatusConflict, metav1.StatusReasonConflict, `mpijobs.kubeflow.org "x"`, msg)
+		r = e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "x"), Body: u})
+		harness.ExpectStatus(t, r, http.StatusConflict, metav1.StatusReasonConflict, `mpijobs.kubeflow.org "x"`, msg)
 		u = deepCopy(stale)
 		u["status"] = seedStatus(t)
-		r = e.do(t, req{method: "PUT", path: objPath(ns, "x") + "/status", body: u})
-		expectStatus(t, r, http.StatusConflict, metav1.StatusReasonConflict, msg)
+		r = e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "x") + "/status", Body: u})
+		harness.ExpectStatus(t, r, http.StatusConflict, metav1.StatusReasonConflict, msg)
 		p := `{"metadata":{"resourceVersion":"` + metaString(t, stale, "resourceVersion") + `"},"spec":{"slotsPerWorker":6}}`
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, "x"), body: p, contentType: contentMerge})
-		expectStatus(t, r, http.StatusConflict, metav1.StatusReasonConflict, msg)
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "x"), Body: p, ContentType: contentMerge})
+		harness.ExpectStatus(t, r, http.StatusConflict, metav1.StatusReasonConflict, msg)
 		// A delete precondition on the old resourceVersion.
-		r = e.do(t, req{method: "DELETE", path: objPath(ns, "x"), body: obj{"kind": "DeleteOptions", "apiVersion": "v1",
+		r = e.do(t, harness.Request{Method: "DELETE", URL: objPath(ns, "x"), Body: obj{"kind": "DeleteOptions", "apiVersion": "v1",
 			"preconditions": obj{"resourceVersion": metaString(t, stale, "resourceVersion")}}})
-		expectStatus(t, r, http.StatusConflict, metav1.StatusReasonConflict)
+		harness.ExpectStatus(t, r, http.StatusConflict, metav1.StatusReasonConflict)
 		e.expectEtcdUnchanged(t, ns, "x", before)
 	})
 
 	t.Run("NotFound", func(t *testing.T) {
 		const ns = "err-missing"
 		const msg = `mpijobs.kubeflow.org "nope" not found`
-		o := job(t, ns, "nope")
+		o := harness.SeedJobForTest(t, ns, "nope")
 		o["status"] = seedStatus(t)
-		for _, r := range []response{
-			e.do(t, req{method: "GET", path: objPath(ns, "nope")}),
-			e.do(t, req{method: "GET", path: objPath(ns, "nope") + "/status"}),
-			e.do(t, req{method: "PUT", path: objPath(ns, "nope"), body: o}),
-			e.do(t, req{method: "PUT", path: objPath(ns, "nope") + "/status", body: o}),
-			e.do(t, req{method: "PATCH", path: objPath(ns, "nope"), body: `{"spec":{"slotsPerWorker":2}}`, contentType: contentMerge}),
-			e.do(t, req{method: "PATCH", path: objPath(ns, "nope"), body: `[{"op":"replace","path":"/spec/slotsPerWorker","value":2}]`, contentType: contentJSONP}),
-			e.do(t, req{method: "PATCH", path: objPath(ns, "nope") + "/status", body: `{"status":{"startTime":"2020-01-01T00:00:00Z"}}`, contentType: contentMerge}),
-			e.do(t, req{method: "DELETE", path: objPath(ns, "nope")}),
+		for _, r := range []harness.Response{
+			e.do(t, harness.Request{Method: "GET", URL: objPath(ns, "nope")}),
+			e.do(t, harness.Request{Method: "GET", URL: objPath(ns, "nope") + "/status"}),
+			e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "nope"), Body: o}),
+			e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "nope") + "/status", Body: o}),
+			e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "nope"), Body: `{"spec":{"slotsPerWorker":2}}`, ContentType: contentMerge}),
+			e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "nope"), Body: `[{"op":"replace","path":"/spec/slotsPerWorker","value":2}]`, ContentType: contentJSONP}),
+			e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "nope") + "/status", Body: `{"status":{"startTime":"2020-01-01T00:00:00Z"}}`, ContentType: contentMerge}),
+			e.do(t, harness.Request{Method: "DELETE", URL: objPath(ns, "nope")}),
 		} {
-			s := expectStatus(t, r, http.StatusNotFound, metav1.StatusReasonNotFound, msg)
+			s := harness.ExpectStatus(t, r, http.StatusNotFound, metav1.StatusReasonNotFound, msg)
 			if s.Details == nil || s.Details.Name != "nope" || s.Details.Kind != "mpijobs" {
-				t.Errorf("%s: details = %+v", r.req, s.Details)
+				t.Errorf("%s: details = %+v", r.Request, s.Details)
 			}
 		}
 		e.expectNotInEtcd(t, ns, "nope")
 		// An apply to the status of a missing object does not create it.
 		st := obj{"apiVersion": "kubeflow.org/v1alpha2", "kind": "MPIJob",
 			"metadata": obj{"name": "nope", "namespace": ns}, "status": seedStatus(t)}
-		r := e.do(t, req{method: "PATCH", path: objPath(ns, "nope") + "/status?fieldManager=op", body: st, contentType: contentApply})
-		expectStatus(t, r, http.StatusNotFound, metav1.StatusReasonNotFound, msg)
+		r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "nope") + "/status?fieldManager=op", Body: st, ContentType: contentApply})
+		harness.ExpectStatus(t, r, http.StatusNotFound, metav1.StatusReasonNotFound, msg)
 		e.expectNotInEtcd(t, ns, "nope")
 	})
 
 	t.Run("BodyTooLarge", func(t *testing.T) {
 		const ns = "err-large"
-		o := bigJob(t, ns, "huge", maxBody+100*kib)
-		r := e.do(t, req{method: "POST", path: nsPath(ns), body: o})
-		expectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
+		o := harness.SizedSeedJobForTest(t, ns, "huge", maxBody+100*kib)
+		r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: o})
+		harness.ExpectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
 		e.expectNotInEtcd(t, ns, "huge")
 
-		e.create(t, job(t, ns, "small"))
+		e.create(t, harness.SeedJobForTest(t, ns, "small"))
 		before := e.etcdGet(t, ns, "small")
-		u := bigJob(t, ns, "small", maxBody+100*kib)
+		u := harness.SizedSeedJobForTest(t, ns, "small", maxBody+100*kib)
 		set(t, u, metaString(t, e.read(t, ns, "small"), "resourceVersion"), "metadata", "resourceVersion")
-		r = e.do(t, req{method: "PUT", path: objPath(ns, "small"), body: u})
-		expectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
+		r = e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "small"), Body: u})
+		harness.ExpectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
 		patch, _ := json.Marshal(obj{"spec": u["spec"]})
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, "small"), body: patch, contentType: contentMerge})
-		expectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, "small"), Body: patch, ContentType: contentMerge})
+		harness.ExpectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
 		e.expectEtcdUnchanged(t, ns, "small", before)
 	})
 
@@ -367,9 +340,9 @@ func testErrors(t *testing.T, e *env) {
 	t.Run("LargeButLegalBody", func(t *testing.T) {
 		const ns = "err-large-ok"
 		t.Run("1-7mib", func(t *testing.T) {
-			o := bigJob(t, ns, "1-7mib", 1700*kib)
-			r := e.do(t, req{method: "POST", path: nsPath(ns), body: o})
-			expect(t, r, http.StatusCreated)
+			o := harness.SizedSeedJobForTest(t, ns, "1-7mib", 1700*kib)
+			r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: o})
+			harness.ExpectCode(t, r, http.StatusCreated)
 			got := e.read(t, ns, "1-7mib")
 			if d := diff(mustGet(t, o, "spec", "mpiReplicaSpecs", "Worker", "template", "spec", "containers", 0, "args"),
 				mustGet(t, got, "spec", "mpiReplicaSpecs", "Worker", "template", "spec", "containers", 0, "args")); d != "" {
@@ -387,16 +360,16 @@ func testErrors(t *testing.T, e *env) {
 			{"2-9mib", 2900 * kib},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				r := e.do(t, req{method: "POST", path: nsPath(ns), body: bigJob(t, ns, c.name, c.size)})
-				expectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
+				r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: harness.SizedSeedJobForTest(t, ns, c.name, c.size)})
+				harness.ExpectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
 				e.expectNotInEtcd(t, ns, c.name)
 			})
 		}
 		t.Run("update-to-2-9mib", func(t *testing.T) {
-			e.create(t, job(t, ns, "grow"))
+			e.create(t, harness.SeedJobForTest(t, ns, "grow"))
 			before := e.etcdGet(t, ns, "grow")
-			r := e.do(t, req{method: "PUT", path: objPath(ns, "grow"), body: bigJob(t, ns, "grow", 2900*kib)})
-			expectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
+			r := e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "grow"), Body: harness.SizedSeedJobForTest(t, ns, "grow", 2900*kib)})
+			harness.ExpectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
 			e.expectEtcdUnchanged(t, ns, "grow", before)
 		})
 	})

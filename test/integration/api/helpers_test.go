@@ -7,15 +7,10 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -23,11 +18,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
-	"sigs.k8s.io/yaml"
 
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 const (
@@ -42,192 +35,40 @@ const (
 )
 
 // obj is a JSON object as it is on the wire.
-type obj = map[string]interface{}
+type obj = harness.Object
 
 // env is a running server with a raw HTTPS client and a raw etcd client.
 type env struct {
-	s    *framework.Server
+	s    *inprocess.Server
 	http *http.Client
 	etcd *clientv3.Client
 }
 
-func newEnv(t *testing.T, s *framework.Server) *env {
+func newEnv(t *testing.T, s *inprocess.Server) *env {
 	t.Helper()
-	tlsConfig, err := rest.TLSConfigFor(s.Config)
+	hc, err := s.Admin.HTTPClient()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{s: s, http: httpClient(tlsConfig)}
-	e.etcd, err = clientv3.New(clientv3.Config{
-		Endpoints:   []string{"unix://" + filepath.Join(s.DataDir, "etcd-client.sock")},
-		DialTimeout: 10 * time.Second,
-		Logger:      nil,
-	})
-	if err != nil {
-		t.Fatalf("connecting to the embedded etcd: %v", err)
-	}
-	t.Cleanup(func() { _ = e.etcd.Close() })
-	return e
+	return &env{s: s, http: hc, etcd: s.EtcdClient(t)}
 }
 
-func httpClient(tlsConfig *tls.Config) *http.Client {
-	return &http.Client{
-		Timeout:   60 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: tlsConfig, ForceAttemptHTTP2: true},
-	}
-}
-
-// response is what came back on the wire.
-type response struct {
-	Code   int
-	Header http.Header
-	Body   []byte
-	req    string
-}
-
-func (r response) String() string {
-	body := string(r.Body)
-	if len(body) > 2000 {
-		body = body[:2000] + "...(truncated)"
-	}
-	return fmt.Sprintf("%s -> %d %s", r.req, r.Code, body)
-}
-
-// req describes one HTTP request.
-type req struct {
-	method      string
-	path        string // with the query
-	body        interface{}
-	contentType string
-	accept      string
-	token       *string // nil: the admin token; "": none
-	header      map[string]string
-}
-
-// do sends r with the admin token unless r.token says otherwise. A body that
-// is a []byte or string is sent as is, anything else as JSON.
-func (e *env) do(t testing.TB, r req) response {
+// do sends r to the server (r.URL is the path and query) with the admin
+// token unless r.Token is another.
+func (e *env) do(t testing.TB, r harness.Request) harness.Response {
 	t.Helper()
-	return doWith(t, e.http, e.s.URL, e.s.Token, r)
+	if r.Token == "" {
+		r.Token = e.s.Admin.Token
+	}
+	return e.doAnonymous(t, r)
 }
 
-func doWith(t testing.TB, client *http.Client, baseURL, adminToken string, r req) response {
+// doAnonymous sends r to the server (r.URL is the path and query) without
+// the admin token: with no credentials unless r carries some.
+func (e *env) doAnonymous(t testing.TB, r harness.Request) harness.Response {
 	t.Helper()
-	var body io.Reader
-	switch b := r.body.(type) {
-	case nil:
-	case []byte:
-		body = bytes.NewReader(b)
-	case string:
-		body = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = bytes.NewReader(data)
-	}
-	hr, err := http.NewRequest(r.method, baseURL+r.path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		ct := r.contentType
-		if ct == "" {
-			ct = contentJSON
-		}
-		hr.Header.Set("Content-Type", ct)
-	}
-	accept := r.accept
-	if accept == "" {
-		accept = contentJSON
-	}
-	hr.Header.Set("Accept", accept)
-	token := adminToken
-	if r.token != nil {
-		token = *r.token
-	}
-	if token != "" {
-		hr.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range r.header {
-		hr.Header.Set(k, v)
-	}
-	resp, err := client.Do(hr)
-	if err != nil {
-		t.Fatalf("%s %s: %v", r.method, r.path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", r.method, r.path, err)
-	}
-	return response{Code: resp.StatusCode, Header: resp.Header, Body: data, req: r.method + " " + r.path}
-}
-
-func strptr(s string) *string { return &s }
-
-// expect fails the test unless the response has the code.
-func expect(t testing.TB, r response, code int) {
-	t.Helper()
-	if r.Code != code {
-		t.Fatalf("want HTTP %d, got %s", code, r)
-	}
-}
-
-// object decodes a JSON object body.
-func (r response) object(t testing.TB) obj {
-	t.Helper()
-	var o obj
-	if err := json.Unmarshal(r.Body, &o); err != nil {
-		t.Fatalf("%s: body is not a JSON object: %v: %s", r.req, err, r.Body)
-	}
-	return o
-}
-
-// status decodes a metav1.Status body and checks it is one.
-func (r response) status(t testing.TB) metav1.Status {
-	t.Helper()
-	var s metav1.Status
-	if err := json.Unmarshal(r.Body, &s); err != nil {
-		t.Fatalf("%s: body is not a Status: %v: %s", r.req, err, r.Body)
-	}
-	if s.Kind != "Status" || s.APIVersion != "v1" {
-		t.Fatalf("%s: want a v1 Status, got kind %q apiVersion %q: %s", r.req, s.Kind, s.APIVersion, r.Body)
-	}
-	return s
-}
-
-// expectStatus checks the code, that the body is a Status with that code and
-// reason, and that the message contains every one of contains.
-func expectStatus(t testing.TB, r response, code int, reason metav1.StatusReason, contains ...string) metav1.Status {
-	t.Helper()
-	expect(t, r, code)
-	s := r.status(t)
-	if s.Status != metav1.StatusFailure {
-		t.Errorf("%s: want status Failure, got %q", r.req, s.Status)
-	}
-	if int(s.Code) != code {
-		t.Errorf("%s: Status.code %d, want %d", r.req, s.Code, code)
-	}
-	if s.Reason != reason {
-		t.Errorf("%s: want reason %q, got %q (message %q)", r.req, reason, s.Reason, s.Message)
-	}
-	for _, c := range contains {
-		if !strings.Contains(s.Message, c) {
-			t.Errorf("%s: message %q does not contain %q", r.req, s.Message, c)
-		}
-	}
-	return s
-}
-
-// warnings returns the texts of the Warning headers.
-func (r response) warnings() []string {
-	var out []string
-	for _, w := range r.Header.Values("Warning") {
-		out = append(out, w)
-	}
-	return out
+	r.URL = e.s.URL + r.URL
+	return harness.SendForTest(t, e.http, r)
 }
 
 func nsPath(ns string) string { return groupVersionPath + "/namespaces/" + ns + "/mpijobs" }
@@ -253,7 +94,7 @@ func (e *env) etcdGet(t testing.TB, ns, name string) []byte {
 	return resp.Kvs[0].Value
 }
 
-// etcdKeys lists the names stored in the namespace.
+// etcdNames lists the names stored in the namespace.
 func (e *env) etcdNames(t testing.TB, ns string) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -309,33 +150,21 @@ func truncate(b []byte) string {
 
 // --- objects ------------------------------------------------------------------
 
-// seedJob returns the seed object artifacts/mpijobs/mpi-test.yaml as JSON.
+// seedJob is the seed's MPIJob as the file has it.
 func seedJob(t testing.TB) obj {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "artifacts", "mpijobs", "mpi-test.yaml"))
+	o, err := harness.SeedJob()
 	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var o obj
-	if err := json.Unmarshal(j, &o); err != nil {
 		t.Fatal(err)
 	}
 	return o
 }
 
-// seedList returns the seed's example list response.
+// seedList is the seed's example list response.
 func seedList(t testing.TB) obj {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "test", "testdata", "mpijob-list-response.json"))
+	o, err := harness.SeedList()
 	if err != nil {
-		t.Fatal(err)
-	}
-	var o obj
-	if err := json.Unmarshal(data, &o); err != nil {
 		t.Fatal(err)
 	}
 	return o
@@ -345,25 +174,6 @@ func seedList(t testing.TB) obj {
 func seedStatus(t testing.TB) obj {
 	t.Helper()
 	return seedList(t)["items"].([]interface{})[0].(obj)["status"].(obj)
-}
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("no caller information")
-	}
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
-}
-
-// job returns a copy of the seed named name in namespace ns.
-func job(t testing.TB, ns, name string) obj {
-	t.Helper()
-	o := seedJob(t)
-	md := o["metadata"].(obj)
-	md["name"] = name
-	md["namespace"] = ns
-	return o
 }
 
 // deepCopy copies a JSON value.
@@ -491,22 +301,18 @@ func diff(want, got interface{}) string {
 func (e *env) create(t testing.TB, o obj) obj {
 	t.Helper()
 	ns := o["metadata"].(obj)["namespace"].(string)
-	r := e.do(t, req{method: "POST", path: nsPath(ns), body: o})
-	expect(t, r, http.StatusCreated)
-	return r.object(t)
+	return harness.ExpectObject(t, e.do(t, harness.Request{Method: "POST", URL: nsPath(ns), Body: o}), http.StatusCreated)
 }
 
 // read GETs the object.
 func (e *env) read(t testing.TB, ns, name string) obj {
 	t.Helper()
-	r := e.do(t, req{method: "GET", path: objPath(ns, name)})
-	expect(t, r, http.StatusOK)
-	return r.object(t)
+	return harness.ExpectObject(t, e.do(t, harness.Request{Method: "GET", URL: objPath(ns, name)}), http.StatusOK)
 }
 
 func (e *env) expectMissing(t testing.TB, ns, name string) {
 	t.Helper()
-	r := e.do(t, req{method: "GET", path: objPath(ns, name)})
+	r := e.do(t, harness.Request{Method: "GET", URL: objPath(ns, name)})
 	if r.Code != http.StatusNotFound {
 		t.Errorf("want %s/%s not to exist (404), got %s", ns, name, r)
 	}
@@ -516,10 +322,10 @@ func (e *env) expectMissing(t testing.TB, ns, name string) {
 // listNames GETs the namespace's list and returns the item names.
 func (e *env) listNames(t testing.TB, ns, query string) []string {
 	t.Helper()
-	r := e.do(t, req{method: "GET", path: nsPath(ns) + query})
-	expect(t, r, http.StatusOK)
+	r := e.do(t, harness.Request{Method: "GET", URL: nsPath(ns) + query})
+	harness.ExpectCode(t, r, http.StatusOK)
 	var names []string
-	for _, it := range r.object(t)["items"].([]interface{}) {
+	for _, it := range r.Object(t)["items"].([]interface{}) {
 		names = append(names, it.(obj)["metadata"].(obj)["name"].(string))
 	}
 	return names

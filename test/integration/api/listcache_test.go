@@ -10,6 +10,7 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	clientset "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // testListCache: LISTs are written from the cache of encoded objects, so a
@@ -25,7 +26,7 @@ func testListCache(t *testing.T, e *env) {
 	clients := map[string]clientset.Interface{"protobuf": pb, "JSON": js}
 	jobs := pb.KubeflowV1alpha2().MPIJobs(ns)
 	for i := 0; i < 5; i++ {
-		if _, err := jobs.Create(ctx, typedJob(t, job(t, ns, fmt.Sprintf("job-%d", i))), metav1.CreateOptions{}); err != nil {
+		if _, err := jobs.Create(ctx, typedJob(t, harness.SeedJobForTest(t, ns, fmt.Sprintf("job-%d", i))), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,7 +76,7 @@ func testListCache(t *testing.T, e *env) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := jobs.Create(ctx, typedJob(t, job(t, ns, "job-3")), metav1.CreateOptions{}); err != nil {
+	if _, err := jobs.Create(ctx, typedJob(t, harness.SeedJobForTest(t, ns, "job-3")), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -103,14 +104,14 @@ func testListCompression(t *testing.T, e *env) {
 	_, pb := recordedClient(t, e, "")
 	jobs := pb.KubeflowV1alpha2().MPIJobs(ns)
 	for i := 0; i < 100; i++ { // ~1.5 KiB in protobuf, 2 KiB in JSON: over 128 KiB listed
-		if _, err := jobs.Create(ctx, typedJob(t, job(t, ns, fmt.Sprintf("job-%d", i))), metav1.CreateOptions{}); err != nil {
+		if _, err := jobs.Create(ctx, typedJob(t, harness.SeedJobForTest(t, ns, fmt.Sprintf("job-%d", i))), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, accept := range []string{contentJSON, contentProtobuf} {
 		for pass := 0; pass < 2; pass++ { // the second LIST is served from the cache
-			r := e.do(t, req{method: "GET", path: "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs", accept: accept,
-				header: map[string]string{"Accept-Encoding": "gzip"}})
+			r := e.do(t, harness.Request{Method: "GET", URL: "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs", Accept: accept,
+				Header: map[string]string{"Accept-Encoding": "gzip"}})
 			if r.Code != 200 {
 				t.Fatalf("LIST %s: %v", accept, r)
 			}
@@ -118,8 +119,8 @@ func testListCompression(t *testing.T, e *env) {
 				t.Errorf("LIST of 100 objects in %s, pass %d, asking for gzip: Content-Encoding %q, want gzip (%d bytes)", accept, pass, got, len(r.Body))
 			}
 		}
-		r := e.do(t, req{method: "GET", path: "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs?limit=2", accept: accept,
-			header: map[string]string{"Accept-Encoding": "gzip"}})
+		r := e.do(t, harness.Request{Method: "GET", URL: "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs?limit=2", Accept: accept,
+			Header: map[string]string{"Accept-Encoding": "gzip"}})
 		if got := r.Header.Get("Content-Encoding"); r.Code != 200 || got != "" {
 			t.Errorf("LIST of 2 objects in %s asking for gzip: %d, Content-Encoding %q, want none", accept, r.Code, got)
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 func containerNames(t testing.TB, o obj, replica string) []string {
@@ -22,12 +24,12 @@ func testPatch(t *testing.T, e *env) {
 
 	t.Run("JSONPatch", func(t *testing.T) {
 		const name = "json"
-		e.create(t, job(t, ns, name))
+		e.create(t, harness.SeedJobForTest(t, ns, name))
 		p := `[{"op":"replace","path":"/spec/slotsPerWorker","value":3},` +
 			`{"op":"add","path":"/metadata/labels","value":{"via":"json-patch"}},` +
 			`{"op":"replace","path":"/spec/mpiReplicaSpecs/Worker/template/spec/containers/0/image","value":"busybox:2"}]`
-		r := e.do(t, req{method: "PATCH", path: objPath(ns, name), body: p, contentType: contentJSONP})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), Body: p, ContentType: contentJSONP})
+		harness.ExpectCode(t, r, http.StatusOK)
 		got := e.read(t, ns, name)
 		if v, _ := get(got, "spec", "slotsPerWorker"); v != float64(3) {
 			t.Errorf("slotsPerWorker = %v, want 3", v)
@@ -43,8 +45,8 @@ func testPatch(t *testing.T, e *env) {
 		}
 		// A failing test operation writes nothing.
 		before := e.etcdGet(t, ns, name)
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, name), contentType: contentJSONP,
-			body: `[{"op":"test","path":"/spec/slotsPerWorker","value":99},{"op":"replace","path":"/spec/slotsPerWorker","value":5}]`})
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), ContentType: contentJSONP,
+			Body: `[{"op":"test","path":"/spec/slotsPerWorker","value":99},{"op":"replace","path":"/spec/slotsPerWorker","value":5}]`})
 		if r.Code < 400 || r.Code >= 500 {
 			t.Errorf("failed JSON patch test op: want a 4xx, got %s", r)
 		}
@@ -53,11 +55,11 @@ func testPatch(t *testing.T, e *env) {
 
 	t.Run("MergePatch", func(t *testing.T) {
 		const name = "merge"
-		e.create(t, job(t, ns, name))
-		r := e.do(t, req{method: "PATCH", path: objPath(ns, name), contentType: contentMerge,
-			body: `{"spec":{"mpiReplicaSpecs":{"Worker":{"replicas":4}},"activeDeadlineSeconds":600}}`})
-		expect(t, r, http.StatusOK)
-		got := r.object(t)
+		e.create(t, harness.SeedJobForTest(t, ns, name))
+		r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), ContentType: contentMerge,
+			Body: `{"spec":{"mpiReplicaSpecs":{"Worker":{"replicas":4}},"activeDeadlineSeconds":600}}`})
+		harness.ExpectCode(t, r, http.StatusOK)
+		got := r.Object(t)
 		if v, _ := get(got, "spec", "mpiReplicaSpecs", "Worker", "replicas"); v != float64(4) {
 			t.Errorf("Worker replicas = %v, want 4", v)
 		}
@@ -69,17 +71,17 @@ func testPatch(t *testing.T, e *env) {
 			t.Errorf("merge patch result (-want +got):\n%s", d)
 		}
 		// A merge patch replaces lists whole.
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, name), contentType: contentMerge,
-			body: `{"spec":{"mpiReplicaSpecs":{"Worker":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}}}}}`})
-		expect(t, r, http.StatusOK)
-		if names := containerNames(t, r.object(t), "Worker"); strings.Join(names, ",") != "sidecar" {
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), ContentType: contentMerge,
+			Body: `{"spec":{"mpiReplicaSpecs":{"Worker":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}}}}}`})
+		harness.ExpectCode(t, r, http.StatusOK)
+		if names := containerNames(t, r.Object(t), "Worker"); strings.Join(names, ",") != "sidecar" {
 			t.Errorf("after a merge patch of the list, containers = %v, want [sidecar]", names)
 		}
 		// null removes a field.
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, name), contentType: contentMerge,
-			body: `{"spec":{"slotsPerWorker":null}}`})
-		expect(t, r, http.StatusOK)
-		if v, ok := get(r.object(t), "spec", "slotsPerWorker"); ok {
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), ContentType: contentMerge,
+			Body: `{"spec":{"slotsPerWorker":null}}`})
+		harness.ExpectCode(t, r, http.StatusOK)
+		if v, ok := get(r.Object(t), "spec", "slotsPerWorker"); ok {
 			t.Errorf("slotsPerWorker = %v after patching it to null", v)
 		}
 		if _, ok := get(e.etcdObject(t, ns, name), "spec", "slotsPerWorker"); ok {
@@ -89,10 +91,10 @@ func testPatch(t *testing.T, e *env) {
 
 	t.Run("StrategicMergePatchScalar", func(t *testing.T) {
 		const name = "smp-scalar"
-		e.create(t, job(t, ns, name))
-		r := e.do(t, req{method: "PATCH", path: objPath(ns, name), contentType: contentSMP,
-			body: `{"metadata":{"labels":{"a":"b"}},"spec":{"slotsPerWorker":2,"cleanPodPolicy":"Running"}}`})
-		expect(t, r, http.StatusOK)
+		e.create(t, harness.SeedJobForTest(t, ns, name))
+		r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), ContentType: contentSMP,
+			Body: `{"metadata":{"labels":{"a":"b"}},"spec":{"slotsPerWorker":2,"cleanPodPolicy":"Running"}}`})
+		harness.ExpectCode(t, r, http.StatusOK)
 		stored := e.etcdObject(t, ns, name)
 		if v, _ := get(stored, "spec", "slotsPerWorker"); v != float64(2) {
 			t.Errorf("stored slotsPerWorker = %v, want 2", v)
@@ -103,10 +105,10 @@ func testPatch(t *testing.T, e *env) {
 	// (kubectl patch mj x -p '{"spec":{"mpiReplicaSpecs":{"Worker":{"replicas":3}}}}').
 	t.Run("StrategicMergePatchScaleWorkers", func(t *testing.T) {
 		const name = "smp-scale"
-		e.create(t, job(t, ns, name))
-		r := e.do(t, req{method: "PATCH", path: objPath(ns, name), contentType: contentSMP,
-			body: `{"spec":{"mpiReplicaSpecs":{"Worker":{"replicas":3}}}}`})
-		expect(t, r, http.StatusOK)
+		e.create(t, harness.SeedJobForTest(t, ns, name))
+		r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), ContentType: contentSMP,
+			Body: `{"spec":{"mpiReplicaSpecs":{"Worker":{"replicas":3}}}}`})
+		harness.ExpectCode(t, r, http.StatusOK)
 		if v, _ := get(e.etcdObject(t, ns, name), "spec", "mpiReplicaSpecs", "Worker", "replicas"); v != float64(3) {
 			t.Errorf("stored Worker replicas = %v, want 3", v)
 		}
@@ -114,13 +116,13 @@ func testPatch(t *testing.T, e *env) {
 
 	t.Run("StrategicMergePatchStatusReplicaStatuses", func(t *testing.T) {
 		const name = "smp-status"
-		e.create(t, job(t, ns, name))
+		e.create(t, harness.SeedJobForTest(t, ns, name))
 		cur := e.read(t, ns, name)
 		cur["status"] = seedStatus(t) // Launcher {succeeded: 1}, Worker {}
-		expect(t, e.do(t, req{method: "PUT", path: objPath(ns, name) + "/status", body: cur}), http.StatusOK)
-		r := e.do(t, req{method: "PATCH", path: objPath(ns, name) + "/status", contentType: contentSMP,
-			body: `{"status":{"replicaStatuses":{"Worker":{"active":2}}}}`})
-		expect(t, r, http.StatusOK)
+		harness.ExpectCode(t, e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, name) + "/status", Body: cur}), http.StatusOK)
+		r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name) + "/status", ContentType: contentSMP,
+			Body: `{"status":{"replicaStatuses":{"Worker":{"active":2}}}}`})
+		harness.ExpectCode(t, r, http.StatusOK)
 		want := obj{"Launcher": obj{"succeeded": float64(1)}, "Worker": obj{"active": float64(2)}}
 		if d := diff(want, mustGet(t, e.etcdObject(t, ns, name), "status", "replicaStatuses")); d != "" {
 			t.Errorf("stored replicaStatuses (-want +got):\n%s", d)
@@ -129,20 +131,20 @@ func testPatch(t *testing.T, e *env) {
 
 	t.Run("StrategicMergePatch", func(t *testing.T) {
 		const name = "smp"
-		e.create(t, job(t, ns, name))
+		e.create(t, harness.SeedJobForTest(t, ns, name))
 		// Containers merge by name: a new name is added...
-		r := e.do(t, req{method: "PATCH", path: objPath(ns, name), contentType: contentSMP,
-			body: `{"spec":{"mpiReplicaSpecs":{"Worker":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}}}}}`})
-		expect(t, r, http.StatusOK)
-		got := r.object(t)
+		r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), ContentType: contentSMP,
+			Body: `{"spec":{"mpiReplicaSpecs":{"Worker":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}}}}}`})
+		harness.ExpectCode(t, r, http.StatusOK)
+		got := r.Object(t)
 		if names := containerNames(t, got, "Worker"); strings.Join(names, ",") != "mpi,sidecar" && strings.Join(names, ",") != "sidecar,mpi" {
 			t.Errorf("containers after a strategic merge patch = %v, want mpi and sidecar", names)
 		}
 		// ...an existing name is merged into.
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, name), contentType: contentSMP,
-			body: `{"spec":{"mpiReplicaSpecs":{"Launcher":{"template":{"spec":{"containers":[{"name":"mpi","image":"horovod:new"}]}}}}}}`})
-		expect(t, r, http.StatusOK)
-		got = r.object(t)
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), ContentType: contentSMP,
+			Body: `{"spec":{"mpiReplicaSpecs":{"Launcher":{"template":{"spec":{"containers":[{"name":"mpi","image":"horovod:new"}]}}}}}}`})
+		harness.ExpectCode(t, r, http.StatusOK)
+		got = r.Object(t)
 		l := mustGet(t, got, "spec", "mpiReplicaSpecs", "Launcher", "template", "spec", "containers").([]interface{})
 		if len(l) != 1 {
 			t.Fatalf("Launcher containers = %v, want the one mpi container", l)
@@ -155,10 +157,10 @@ func testPatch(t *testing.T, e *env) {
 			t.Errorf("Launcher args lost by the merge (-want +got):\n%s", d)
 		}
 		// $patch: delete removes by name.
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, name), contentType: contentSMP,
-			body: `{"spec":{"mpiReplicaSpecs":{"Worker":{"template":{"spec":{"containers":[{"name":"sidecar","$patch":"delete"}]}}}}}}`})
-		expect(t, r, http.StatusOK)
-		if names := containerNames(t, r.object(t), "Worker"); strings.Join(names, ",") != "mpi" {
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), ContentType: contentSMP,
+			Body: `{"spec":{"mpiReplicaSpecs":{"Worker":{"template":{"spec":{"containers":[{"name":"sidecar","$patch":"delete"}]}}}}}}`})
+		harness.ExpectCode(t, r, http.StatusOK)
+		if names := containerNames(t, r.Object(t), "Worker"); strings.Join(names, ",") != "mpi" {
 			t.Errorf("containers after $patch: delete = %v, want [mpi]", names)
 		}
 		stored := e.etcdObject(t, ns, name)
@@ -169,18 +171,18 @@ func testPatch(t *testing.T, e *env) {
 
 	t.Run("ApplyConflictsAndForce", func(t *testing.T) {
 		const name = "apply"
-		alice := job(t, ns, name)
-		r := e.do(t, req{method: "PATCH", path: objPath(ns, name) + "?fieldManager=alice", body: alice, contentType: contentApply})
-		expect(t, r, http.StatusCreated)
-		if d := diff(expectedSpec(t), r.object(t)["spec"]); d != "" {
+		alice := harness.SeedJobForTest(t, ns, name)
+		r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name) + "?fieldManager=alice", Body: alice, ContentType: contentApply})
+		harness.ExpectCode(t, r, http.StatusCreated)
+		if d := diff(expectedSpec(t), r.Object(t)["spec"]); d != "" {
 			t.Errorf("applied spec (-want +got):\n%s", d)
 		}
 		// Apply is YAML too.
 		yamlBody := "apiVersion: kubeflow.org/v1alpha2\nkind: MPIJob\nmetadata:\n  name: apply\n  namespace: patch-ns\n  labels:\n    owner: carol\n"
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, name) + "?fieldManager=carol", body: yamlBody, contentType: contentApply})
-		expect(t, r, http.StatusOK)
-		if v, _ := get(r.object(t), "metadata", "labels", "owner"); v != "carol" {
-			t.Errorf("YAML apply did not set the label: %v", r.object(t)["metadata"])
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name) + "?fieldManager=carol", Body: yamlBody, ContentType: contentApply})
+		harness.ExpectCode(t, r, http.StatusOK)
+		if v, _ := get(r.Object(t), "metadata", "labels", "owner"); v != "carol" {
+			t.Errorf("YAML apply did not set the label: %v", r.Object(t)["metadata"])
 		}
 
 		before := e.etcdGet(t, ns, name)
@@ -189,8 +191,8 @@ func testPatch(t *testing.T, e *env) {
 			"metadata": obj{"name": name, "namespace": ns},
 			"spec":     obj{"slotsPerWorker": float64(2)},
 		}
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, name) + "?fieldManager=bob", body: bob, contentType: contentApply})
-		s := expectStatus(t, r, http.StatusConflict, metav1.StatusReasonConflict, "alice", ".spec.slotsPerWorker")
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name) + "?fieldManager=bob", Body: bob, ContentType: contentApply})
+		s := harness.ExpectStatus(t, r, http.StatusConflict, metav1.StatusReasonConflict, "alice", ".spec.slotsPerWorker")
 		if s.Details == nil || len(s.Details.Causes) == 0 {
 			t.Errorf("conflict has no causes: %s", r.Body)
 		} else if s.Details.Causes[0].Type != metav1.CauseTypeFieldManagerConflict {
@@ -200,13 +202,13 @@ func testPatch(t *testing.T, e *env) {
 
 		// The same value is shared ownership, not a conflict.
 		bob["spec"] = obj{"slotsPerWorker": float64(1)}
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, name) + "?fieldManager=bob", body: bob, contentType: contentApply})
-		expect(t, r, http.StatusOK)
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name) + "?fieldManager=bob", Body: bob, ContentType: contentApply})
+		harness.ExpectCode(t, r, http.StatusOK)
 
 		bob["spec"] = obj{"slotsPerWorker": float64(2)}
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, name) + "?fieldManager=bob&force=true", body: bob, contentType: contentApply})
-		expect(t, r, http.StatusOK)
-		got := r.object(t)
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name) + "?fieldManager=bob&force=true", Body: bob, ContentType: contentApply})
+		harness.ExpectCode(t, r, http.StatusOK)
+		got := r.Object(t)
 		if v, _ := get(got, "spec", "slotsPerWorker"); v != float64(2) {
 			t.Errorf("forced apply: slotsPerWorker = %v, want 2", v)
 		}
@@ -223,15 +225,15 @@ func testPatch(t *testing.T, e *env) {
 		// An update (PUT) by another manager takes ownership of what it changes.
 		cur := e.read(t, ns, name)
 		set(t, cur, float64(3), "spec", "mpiReplicaSpecs", "Worker", "replicas")
-		r = e.do(t, req{method: "PUT", path: objPath(ns, name) + "?fieldManager=dave", body: cur})
-		expect(t, r, http.StatusOK)
-		if mf := managedFieldsOf(t, r.object(t), "dave"); len(mf) != 1 || mf[0]["operation"] != "Update" {
+		r = e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, name) + "?fieldManager=dave", Body: cur})
+		harness.ExpectCode(t, r, http.StatusOK)
+		if mf := managedFieldsOf(t, r.Object(t), "dave"); len(mf) != 1 || mf[0]["operation"] != "Update" {
 			t.Errorf("dave's managedFields = %v, want one Update entry", mf)
 		}
 
 		// Apply requires a field manager: kube-apiserver's PatchOptions
 		// validation, a 422.
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, name), body: bob, contentType: contentApply})
-		expectStatus(t, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "fieldManager")
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), Body: bob, ContentType: contentApply})
+		harness.ExpectStatus(t, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "fieldManager")
 	})
 }

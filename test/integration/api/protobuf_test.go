@@ -20,6 +20,7 @@ import (
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	clientset "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
 	informers "github.com/mpijob/mpijob-apiserver/pkg/generated/informers/externalversions"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 const contentProtobuf = "application/vnd.kubernetes.protobuf"
@@ -34,7 +35,7 @@ func testProtobuf(t *testing.T, e *env) {
 	jsonWire, js := recordedClient(t, e, contentJSON)
 	pbJobs, jsJobs := pb.KubeflowV1alpha2().MPIJobs(ns), js.KubeflowV1alpha2().MPIJobs(ns)
 
-	seed := typedJob(t, job(t, ns, name))
+	seed := typedJob(t, harness.SeedJobForTest(t, ns, name))
 	created, err := pbJobs.Create(ctx, seed, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create over protobuf: %v", err)
@@ -115,10 +116,10 @@ func testProtobuf(t *testing.T, e *env) {
 	// omitempty). Everything else stays.
 	t.Run("EmptyListWrittenBackIsNull", func(t *testing.T) {
 		const name = "empty-conditions"
-		e.create(t, job(t, ns, name))
+		e.create(t, harness.SeedJobForTest(t, ns, name))
 		cur := e.read(t, ns, name)
 		cur["status"] = obj{"conditions": []interface{}{}}
-		expect(t, e.do(t, req{method: "PUT", path: objPath(ns, name) + "/status", body: cur}), http.StatusOK)
+		harness.ExpectCode(t, e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, name) + "/status", Body: cur}), http.StatusOK)
 		if c, ok := get(e.etcdObject(t, ns, name), "status", "conditions"); !ok || c == nil {
 			t.Fatalf("a JSON client's conditions: [] is stored as %v", c)
 		}
@@ -139,14 +140,14 @@ func testProtobuf(t *testing.T, e *env) {
 		if d := diff(expectedSpec(t), stored["spec"]); d != "" {
 			t.Errorf("spec changed by the protobuf status update (-want +got):\n%s", d)
 		}
-		expect(t, e.do(t, req{method: "DELETE", path: objPath(ns, name)}), http.StatusOK)
+		harness.ExpectCode(t, e.do(t, harness.Request{Method: "DELETE", URL: objPath(ns, name)}), http.StatusOK)
 	})
 
 	t.Run("RawBodies", func(t *testing.T) {
-		asJSON := e.do(t, req{method: "GET", path: objPath(ns, name)})
-		expect(t, asJSON, http.StatusOK)
-		asPB := e.do(t, req{method: "GET", path: objPath(ns, name), accept: contentProtobuf})
-		expect(t, asPB, http.StatusOK)
+		asJSON := e.do(t, harness.Request{Method: "GET", URL: objPath(ns, name)})
+		harness.ExpectCode(t, asJSON, http.StatusOK)
+		asPB := e.do(t, harness.Request{Method: "GET", URL: objPath(ns, name), Accept: contentProtobuf})
+		harness.ExpectCode(t, asPB, http.StatusOK)
 		if ct := asPB.Header.Get("Content-Type"); ct != contentProtobuf {
 			t.Errorf("Content-Type = %q, want %q", ct, contentProtobuf)
 		}
@@ -178,7 +179,7 @@ func testProtobuf(t *testing.T, e *env) {
 		pbWire.expectLast(t, "GET", "", contentProtobuf)
 
 		// Writes of a JSON client arrive as protobuf events.
-		second := typedJob(t, job(t, ns, "second"))
+		second := typedJob(t, harness.SeedJobForTest(t, ns, "second"))
 		if _, err := jsJobs.Create(ctx, second, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -242,7 +243,7 @@ func expectEvent(t *testing.T, w watch.Interface, typ watch.EventType, name stri
 // media types of every exchange.
 func recordedClient(t *testing.T, e *env, contentType string) (*wireLog, clientset.Interface) {
 	t.Helper()
-	cfg := rest.CopyConfig(e.s.Config)
+	cfg := rest.CopyConfig(e.s.Admin.Config)
 	cfg.ContentType = contentType
 	log := &wireLog{}
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return log.wrap(rt) })

@@ -5,46 +5,47 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 // TestRestart: a restart on the same data dir keeps every object and the
 // admin token.
 func TestRestart(t *testing.T) {
-	s1 := framework.Start(t)
+	s1 := inprocess.Start(t)
 	e1 := newEnv(t, s1)
 	const ns = "restart-ns"
 	names := []string{"one", "two", "three"}
 	for i, n := range names {
-		o := job(t, ns, n)
+		o := harness.SeedJobForTest(t, ns, n)
 		set(t, o, obj{"idx": strconv.Itoa(i)}, "metadata", "labels")
 		e1.create(t, o)
 	}
-	e1.create(t, job(t, "restart-other", "four"))
+	e1.create(t, harness.SeedJobForTest(t, "restart-other", "four"))
 	cur := e1.read(t, ns, "two")
 	cur["status"] = seedStatus(t)
-	expect(t, e1.do(t, req{method: "PUT", path: objPath(ns, "two") + "/status", body: cur}), http.StatusOK)
+	harness.ExpectCode(t, e1.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "two") + "/status", Body: cur}), http.StatusOK)
 
 	before := map[string]obj{}
 	for _, n := range names {
 		before[n] = e1.read(t, ns, n)
 	}
 	beforeFour := e1.read(t, "restart-other", "four")
-	r := e1.do(t, req{method: "GET", path: nsPath(ns)})
-	expect(t, r, http.StatusOK)
-	listRV, _ := strconv.ParseInt(metaString(t, r.object(t), "resourceVersion"), 10, 64)
+	r := e1.do(t, harness.Request{Method: "GET", URL: nsPath(ns)})
+	harness.ExpectCode(t, r, http.StatusOK)
+	listRV, _ := strconv.ParseInt(metaString(t, r.Object(t), "resourceVersion"), 10, 64)
 	_ = e1.etcd.Close()
 	s1.Stop()
 
-	s2 := framework.StartOn(t, s1.DataDir)
-	if s2.Token != s1.Token {
+	s2 := inprocess.StartOn(t, s1.DataDir)
+	if s2.Admin.Token != s1.Admin.Token {
 		t.Errorf("admin token changed across the restart")
 	}
 	e2 := newEnv(t, s2)
 	// The old token works against the new server.
-	r = doWith(t, e2.http, s2.URL, s1.Token, req{method: "GET", path: nsPath(ns)})
-	expect(t, r, http.StatusOK)
-	if n := len(r.object(t)["items"].([]interface{})); n != len(names) {
+	r = e2.do(t, harness.Request{Method: "GET", URL: nsPath(ns), Token: s1.Admin.Token})
+	harness.ExpectCode(t, r, http.StatusOK)
+	if n := len(r.Object(t)["items"].([]interface{})); n != len(names) {
 		t.Errorf("list after restart has %d items, want %d", n, len(names))
 	}
 	for _, n := range names {
@@ -56,7 +57,7 @@ func TestRestart(t *testing.T) {
 		t.Errorf("four changed across the restart (-before +after):\n%s", d)
 	}
 	// The store goes on: new writes get later resourceVersions.
-	created := e2.create(t, job(t, ns, "five"))
+	created := e2.create(t, harness.SeedJobForTest(t, ns, "five"))
 	rv, _ := strconv.ParseInt(metaString(t, created, "resourceVersion"), 10, 64)
 	if rv <= listRV {
 		t.Errorf("resourceVersion after restart %d is not after %d", rv, listRV)
@@ -64,5 +65,5 @@ func TestRestart(t *testing.T) {
 	// And the objects are still writable with their old resourceVersion.
 	old := before["one"]
 	set(t, old, float64(3), "spec", "slotsPerWorker")
-	expect(t, e2.do(t, req{method: "PUT", path: objPath(ns, "one"), body: old}), http.StatusOK)
+	harness.ExpectCode(t, e2.do(t, harness.Request{Method: "PUT", URL: objPath(ns, "one"), Body: old}), http.StatusOK)
 }

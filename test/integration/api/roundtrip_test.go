@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // testRoundTrip: what a client writes is what it reads back (DESIGN §4).
@@ -63,9 +64,9 @@ func testRoundTrip(t *testing.T, e *env) {
 	// The operator reports status through /status with the whole object.
 	withStatus := deepCopy(got)
 	withStatus["status"] = seedStatus(t)
-	r := e.do(t, req{method: "PUT", path: objPath(ns, name) + "/status", body: withStatus})
-	expect(t, r, http.StatusOK)
-	if d := diff(seedStatus(t), r.object(t)["status"]); d != "" {
+	r := e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, name) + "/status", Body: withStatus})
+	harness.ExpectCode(t, r, http.StatusOK)
+	if d := diff(seedStatus(t), r.Object(t)["status"]); d != "" {
 		t.Errorf("PUT /status response status differs from the seed's (-want +got):\n%s", d)
 	}
 	afterStatus := e.read(t, ns, name)
@@ -82,9 +83,9 @@ func testRoundTrip(t *testing.T, e *env) {
 	})
 
 	t.Run("ListMatchesSeedExample", func(t *testing.T) {
-		r := e.do(t, req{method: "GET", path: nsPath(ns)})
-		expect(t, r, http.StatusOK)
-		list := r.object(t)
+		r := e.do(t, harness.Request{Method: "GET", URL: nsPath(ns)})
+		harness.ExpectCode(t, r, http.StatusOK)
+		list := r.Object(t)
 		example := seedList(t)
 		for _, k := range []string{"apiVersion", "kind"} {
 			if list[k] != example[k] {
@@ -137,19 +138,23 @@ func testRoundTrip(t *testing.T, e *env) {
 
 	// The seed file itself, POSTed as YAML (kubectl create --raw, curl).
 	t.Run("CreateFromYAML", func(t *testing.T) {
-		data, err := os.ReadFile(filepath.Join(repoRoot(t), "artifacts", "mpijobs", "mpi-test.yaml"))
+		seedFile, err := harness.RepoPath("artifacts", "mpijobs", "mpi-test.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := e.do(t, req{method: "POST", path: nsPath("kube-test-yaml"), contentType: "application/yaml",
-			body: strings.Replace(string(data), "namespace: kube-test", "namespace: kube-test-yaml", 1)})
-		expect(t, r, http.StatusCreated)
+		data, err := os.ReadFile(seedFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.do(t, harness.Request{Method: "POST", URL: nsPath("kube-test-yaml"), ContentType: "application/yaml",
+			Body: strings.Replace(string(data), "namespace: kube-test", "namespace: kube-test-yaml", 1)})
+		harness.ExpectCode(t, r, http.StatusCreated)
 		if d := diff(want, e.read(t, "kube-test-yaml", name)["spec"]); d != "" {
 			t.Errorf("spec of the YAML-created seed differs (-want +got):\n%s", d)
 		}
 		// And read back as YAML.
-		r = e.do(t, req{method: "GET", path: objPath("kube-test-yaml", name), accept: "application/yaml"})
-		expect(t, r, http.StatusOK)
+		r = e.do(t, harness.Request{Method: "GET", URL: objPath("kube-test-yaml", name), Accept: "application/yaml"})
+		harness.ExpectCode(t, r, http.StatusOK)
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/yaml") {
 			t.Errorf("Content-Type = %q, want application/yaml", ct)
 		}

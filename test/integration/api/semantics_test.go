@@ -8,13 +8,15 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 const unknownField = "spec.bogusField"
 
 // hasUnknownFieldWarning tells whether a Warning header names the field.
-func hasUnknownFieldWarning(r response, field string) bool {
-	for _, w := range r.warnings() {
+func hasUnknownFieldWarning(r harness.Response, field string) bool {
+	for _, w := range r.Header.Values("Warning") {
 		if strings.Contains(w, "unknown field") && strings.Contains(w, field) {
 			return true
 		}
@@ -41,17 +43,17 @@ func testFieldValidation(t *testing.T, e *env) {
 
 		// checkOutcome asserts the code, the error or warning, and the
 		// absence of the unknown field from what was stored.
-		checkOutcome := func(t *testing.T, r response, okCode int, name string, before []byte, patch bool) {
+		checkOutcome := func(t *testing.T, r harness.Response, okCode int, name string, before []byte, patch bool) {
 			t.Helper()
 			if strict {
 				if patch {
 					// kube-apiserver's patch handler reports a strict
 					// decoding error of the patched object as a 422
 					// naming the field "patch" (handlers/patch.go).
-					expectStatus(t, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid,
+					harness.ExpectStatus(t, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid,
 						"unknown field", `"`+unknownField+`"`)
 				} else {
-					expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest,
+					harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest,
 						"unknown field", `"`+unknownField+`"`)
 				}
 				if before == nil {
@@ -61,9 +63,9 @@ func testFieldValidation(t *testing.T, e *env) {
 				}
 				return
 			}
-			expect(t, r, okCode)
+			harness.ExpectCode(t, r, okCode)
 			if got := hasUnknownFieldWarning(r, unknownField); got != warn {
-				t.Errorf("Warning header naming %s: got %v, want %v (warnings %q)", unknownField, got, warn, r.warnings())
+				t.Errorf("Warning header naming %s: got %v, want %v (warnings %q)", unknownField, got, warn, r.Header.Values("Warning"))
 			}
 			if strings.Contains(string(r.Body), "bogusField") {
 				t.Errorf("response carries the unknown field: %s", r.Body)
@@ -80,19 +82,19 @@ func testFieldValidation(t *testing.T, e *env) {
 		t.Run(m.name, func(t *testing.T) {
 			t.Run("Create", func(t *testing.T) {
 				name := fmt.Sprintf("create-%d", i)
-				o := job(t, ns, name)
+				o := harness.SeedJobForTest(t, ns, name)
 				set(t, o, "x", "spec", "bogusField")
-				r := e.do(t, req{method: "POST", path: nsPath(ns) + m.query, body: o})
+				r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns) + m.query, Body: o})
 				checkOutcome(t, r, http.StatusCreated, name, nil, false)
 			})
 			t.Run("Update", func(t *testing.T) {
 				name := fmt.Sprintf("update-%d", i)
-				e.create(t, job(t, ns, name))
+				e.create(t, harness.SeedJobForTest(t, ns, name))
 				before := e.etcdGet(t, ns, name)
 				o := e.read(t, ns, name)
 				set(t, o, "x", "spec", "bogusField")
 				set(t, o, obj{"updated": "yes"}, "metadata", "labels")
-				r := e.do(t, req{method: "PUT", path: objPath(ns, name) + m.query, body: o})
+				r := e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, name) + m.query, Body: o})
 				checkOutcome(t, r, http.StatusOK, name, before, false)
 				if !strict {
 					if v, _ := get(e.etcdObject(t, ns, name), "metadata", "labels", "updated"); v != "yes" {
@@ -102,10 +104,10 @@ func testFieldValidation(t *testing.T, e *env) {
 			})
 			t.Run("MergePatch", func(t *testing.T) {
 				name := fmt.Sprintf("patch-%d", i)
-				e.create(t, job(t, ns, name))
+				e.create(t, harness.SeedJobForTest(t, ns, name))
 				before := e.etcdGet(t, ns, name)
-				r := e.do(t, req{method: "PATCH", path: objPath(ns, name) + m.query, contentType: contentMerge,
-					body: `{"metadata":{"labels":{"patched":"yes"}},"spec":{"bogusField":"x"}}`})
+				r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name) + m.query, ContentType: contentMerge,
+					Body: `{"metadata":{"labels":{"patched":"yes"}},"spec":{"bogusField":"x"}}`})
 				checkOutcome(t, r, http.StatusOK, name, before, true)
 				if !strict {
 					if v, _ := get(e.etcdObject(t, ns, name), "metadata", "labels", "patched"); v != "yes" {
@@ -115,27 +117,27 @@ func testFieldValidation(t *testing.T, e *env) {
 			})
 			t.Run("StrategicMergePatch", func(t *testing.T) {
 				name := fmt.Sprintf("smp-%d", i)
-				e.create(t, job(t, ns, name))
+				e.create(t, harness.SeedJobForTest(t, ns, name))
 				before := e.etcdGet(t, ns, name)
-				r := e.do(t, req{method: "PATCH", path: objPath(ns, name) + m.query, contentType: contentSMP,
-					body: `{"metadata":{"labels":{"patched":"yes"}},"spec":{"bogusField":"x"}}`})
+				r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name) + m.query, ContentType: contentSMP,
+					Body: `{"metadata":{"labels":{"patched":"yes"}},"spec":{"bogusField":"x"}}`})
 				checkOutcome(t, r, http.StatusOK, name, before, true)
 			})
 		})
 	}
 
 	t.Run("NestedUnknownFieldNamed", func(t *testing.T) {
-		o := job(t, ns, "nested")
+		o := harness.SeedJobForTest(t, ns, "nested")
 		set(t, o, "x", "spec", "mpiReplicaSpecs", "Worker", "template", "spec", "containers", 0, "bogus")
-		r := e.do(t, req{method: "POST", path: nsPath(ns) + "?fieldValidation=Strict", body: o})
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest,
+		r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns) + "?fieldValidation=Strict", Body: o})
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest,
 			`unknown field "spec.mpiReplicaSpecs.Worker.template.spec.containers[0].bogus"`)
 		e.expectMissing(t, ns, "nested")
 	})
 
 	t.Run("BadDirective", func(t *testing.T) {
-		r := e.do(t, req{method: "POST", path: nsPath(ns) + "?fieldValidation=Sometimes", body: job(t, ns, "bad-directive")})
-		expectStatus(t, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "fieldValidation")
+		r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns) + "?fieldValidation=Sometimes", Body: harness.SeedJobForTest(t, ns, "bad-directive")})
+		harness.ExpectStatus(t, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "fieldValidation")
 		e.expectMissing(t, ns, "bad-directive")
 	})
 }
@@ -145,9 +147,9 @@ func testDryRun(t *testing.T, e *env) {
 	const ns = "dryrun-ns"
 
 	t.Run("Create", func(t *testing.T) {
-		r := e.do(t, req{method: "POST", path: nsPath(ns) + "?dryRun=All", body: job(t, ns, "dry")})
-		expect(t, r, http.StatusCreated)
-		got := r.object(t)
+		r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns) + "?dryRun=All", Body: harness.SeedJobForTest(t, ns, "dry")})
+		harness.ExpectCode(t, r, http.StatusCreated)
+		got := r.Object(t)
 		if metaString(t, got, "name") != "dry" {
 			t.Errorf("dry-run create returned name %q", metaString(t, got, "name"))
 		}
@@ -161,19 +163,19 @@ func testDryRun(t *testing.T, e *env) {
 	})
 
 	const name = "real"
-	e.create(t, job(t, ns, name))
+	e.create(t, harness.SeedJobForTest(t, ns, name))
 	before := e.etcdGet(t, ns, name)
 	rv := metaString(t, e.read(t, ns, name), "resourceVersion")
 
 	t.Run("Update", func(t *testing.T) {
 		o := e.read(t, ns, name)
 		set(t, o, float64(7), "spec", "slotsPerWorker")
-		r := e.do(t, req{method: "PUT", path: objPath(ns, name) + "?dryRun=All", body: o})
-		expect(t, r, http.StatusOK)
-		if v, _ := get(r.object(t), "spec", "slotsPerWorker"); v != float64(7) {
+		r := e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, name) + "?dryRun=All", Body: o})
+		harness.ExpectCode(t, r, http.StatusOK)
+		if v, _ := get(r.Object(t), "spec", "slotsPerWorker"); v != float64(7) {
 			t.Errorf("dry-run update response slotsPerWorker = %v, want 7", v)
 		}
-		if g := generation(t, r.object(t)); g != 2 {
+		if g := generation(t, r.Object(t)); g != 2 {
 			t.Errorf("dry-run update response generation = %d, want 2", g)
 		}
 		e.expectEtcdUnchanged(t, ns, name, before)
@@ -184,9 +186,9 @@ func testDryRun(t *testing.T, e *env) {
 	t.Run("UpdateStatus", func(t *testing.T) {
 		o := e.read(t, ns, name)
 		o["status"] = someStatus()
-		r := e.do(t, req{method: "PUT", path: objPath(ns, name) + "/status?dryRun=All", body: o})
-		expect(t, r, http.StatusOK)
-		if d := diff(someStatus(), r.object(t)["status"]); d != "" {
+		r := e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, name) + "/status?dryRun=All", Body: o})
+		harness.ExpectCode(t, r, http.StatusOK)
+		if d := diff(someStatus(), r.Object(t)["status"]); d != "" {
 			t.Errorf("dry-run status response (-want +got):\n%s", d)
 		}
 		e.expectEtcdUnchanged(t, ns, name, before)
@@ -197,24 +199,24 @@ func testDryRun(t *testing.T, e *env) {
 			{contentSMP, `{"spec":{"slotsPerWorker":8}}`},
 			{contentJSONP, `[{"op":"replace","path":"/spec/slotsPerWorker","value":8}]`},
 		} {
-			r := e.do(t, req{method: "PATCH", path: objPath(ns, name) + "?dryRun=All", body: p.body, contentType: p.ct})
-			expect(t, r, http.StatusOK)
-			if v, _ := get(r.object(t), "spec", "slotsPerWorker"); v != float64(8) {
+			r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name) + "?dryRun=All", Body: p.body, ContentType: p.ct})
+			harness.ExpectCode(t, r, http.StatusOK)
+			if v, _ := get(r.Object(t), "spec", "slotsPerWorker"); v != float64(8) {
 				t.Errorf("%s dry-run patch response slotsPerWorker = %v, want 8", p.ct, v)
 			}
 		}
 		ap := obj{"apiVersion": "kubeflow.org/v1alpha2", "kind": "MPIJob",
 			"metadata": obj{"name": name, "namespace": ns}, "spec": obj{"slotsPerWorker": float64(8)}}
-		r := e.do(t, req{method: "PATCH", path: objPath(ns, name) + "?dryRun=All&fieldManager=dry&force=true", body: ap, contentType: contentApply})
-		expect(t, r, http.StatusOK)
-		if v, _ := get(r.object(t), "spec", "slotsPerWorker"); v != float64(8) {
+		r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name) + "?dryRun=All&fieldManager=dry&force=true", Body: ap, ContentType: contentApply})
+		harness.ExpectCode(t, r, http.StatusOK)
+		if v, _ := get(r.Object(t), "spec", "slotsPerWorker"); v != float64(8) {
 			t.Errorf("dry-run apply response slotsPerWorker = %v, want 8", v)
 		}
 		e.expectEtcdUnchanged(t, ns, name, before)
 	})
 	t.Run("Delete", func(t *testing.T) {
-		r := e.do(t, req{method: "DELETE", path: objPath(ns, name) + "?dryRun=All"})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "DELETE", URL: objPath(ns, name) + "?dryRun=All"})
+		harness.ExpectCode(t, r, http.StatusOK)
 		e.expectEtcdUnchanged(t, ns, name, before)
 		got := e.read(t, ns, name)
 		if _, ok := get(got, "metadata", "deletionTimestamp"); ok {
@@ -222,13 +224,13 @@ func testDryRun(t *testing.T, e *env) {
 		}
 	})
 	t.Run("DeleteCollection", func(t *testing.T) {
-		r := e.do(t, req{method: "DELETE", path: nsPath(ns) + "?dryRun=All"})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "DELETE", URL: nsPath(ns) + "?dryRun=All"})
+		harness.ExpectCode(t, r, http.StatusOK)
 		e.expectEtcdUnchanged(t, ns, name, before)
 	})
 	t.Run("BadValue", func(t *testing.T) {
-		r := e.do(t, req{method: "POST", path: nsPath(ns) + "?dryRun=Maybe", body: job(t, ns, "dry2")})
-		expectStatus(t, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "dryRun")
+		r := e.do(t, harness.Request{Method: "POST", URL: nsPath(ns) + "?dryRun=Maybe", Body: harness.SeedJobForTest(t, ns, "dry2")})
+		harness.ExpectStatus(t, r, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "dryRun")
 		e.expectMissing(t, ns, "dry2")
 	})
 }
@@ -243,19 +245,19 @@ func testDelete(t *testing.T, e *env) {
 			"b1": {"team": "b"}, "none": nil,
 		}
 		for name, l := range labels {
-			o := job(t, ns, name)
+			o := harness.SeedJobForTest(t, ns, name)
 			if l != nil {
 				set(t, o, l, "metadata", "labels")
 			}
 			e.create(t, o)
 		}
 		// Another namespace's matching object is untouched.
-		other := job(t, "delcoll-other", "a1")
+		other := harness.SeedJobForTest(t, "delcoll-other", "a1")
 		set(t, other, obj{"team": "a"}, "metadata", "labels")
 		e.create(t, other)
 
-		r := e.do(t, req{method: "DELETE", path: nsPath(ns) + "?labelSelector=team%3Da"})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "DELETE", URL: nsPath(ns) + "?labelSelector=team%3Da"})
+		harness.ExpectCode(t, r, http.StatusOK)
 		got := e.listNames(t, ns, "")
 		slices.Sort(got)
 		if strings.Join(got, ",") != "b1,none" {
@@ -270,14 +272,14 @@ func testDelete(t *testing.T, e *env) {
 			t.Errorf("deletecollection reached into another namespace")
 		}
 		// Set-based.
-		r = e.do(t, req{method: "DELETE", path: nsPath(ns) + "?labelSelector=team+in+(b,c)"})
-		expect(t, r, http.StatusOK)
+		r = e.do(t, harness.Request{Method: "DELETE", URL: nsPath(ns) + "?labelSelector=team+in+(b,c)"})
+		harness.ExpectCode(t, r, http.StatusOK)
 		if got := e.listNames(t, ns, ""); strings.Join(got, ",") != "none" {
 			t.Errorf("after deleting team in (b,c): %v, want [none]", got)
 		}
 		// A bad selector is a 400 and deletes nothing.
-		r = e.do(t, req{method: "DELETE", path: nsPath(ns) + "?labelSelector=team%3D%3D%3Da"})
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest)
+		r = e.do(t, harness.Request{Method: "DELETE", URL: nsPath(ns) + "?labelSelector=team%3D%3D%3Da"})
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest)
 		if got := e.listNames(t, ns, ""); strings.Join(got, ",") != "none" {
 			t.Errorf("after a bad selector: %v, want [none]", got)
 		}
@@ -286,7 +288,7 @@ func testDelete(t *testing.T, e *env) {
 	t.Run("PropagationPolicyRefused", func(t *testing.T) {
 		const ns = "delpolicy-ns"
 		const name = "keep"
-		e.create(t, job(t, ns, name))
+		e.create(t, harness.SeedJobForTest(t, ns, name))
 		before := e.etcdGet(t, ns, name)
 		cases := []struct {
 			name     string
@@ -303,8 +305,8 @@ func testDelete(t *testing.T, e *env) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				r := e.do(t, req{method: "DELETE", path: objPath(ns, name) + c.query, body: c.body})
-				expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, c.contains...)
+				r := e.do(t, harness.Request{Method: "DELETE", URL: objPath(ns, name) + c.query, Body: c.body})
+				harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, c.contains...)
 				e.expectEtcdUnchanged(t, ns, name, before)
 				got := e.read(t, ns, name)
 				if f, ok := get(got, "metadata", "finalizers"); ok {
@@ -314,16 +316,16 @@ func testDelete(t *testing.T, e *env) {
 					t.Errorf("deletionTimestamp set")
 				}
 				// The collection too, before anything is deleted.
-				r = e.do(t, req{method: "DELETE", path: nsPath(ns) + c.query, body: c.body})
-				expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, c.contains...)
+				r = e.do(t, harness.Request{Method: "DELETE", URL: nsPath(ns) + c.query, Body: c.body})
+				harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, c.contains...)
 				e.expectEtcdUnchanged(t, ns, name, before)
 			})
 		}
 		// orphanDependents=false is the Background default and works.
 		t.Run("OrphanDependentsFalse", func(t *testing.T) {
-			e.create(t, job(t, ns, "odf"))
-			r := e.do(t, req{method: "DELETE", path: objPath(ns, "odf") + "?orphanDependents=false"})
-			expect(t, r, http.StatusOK)
+			e.create(t, harness.SeedJobForTest(t, ns, "odf"))
+			r := e.do(t, harness.Request{Method: "DELETE", URL: objPath(ns, "odf") + "?orphanDependents=false"})
+			harness.ExpectCode(t, r, http.StatusOK)
 			e.expectMissing(t, ns, "odf")
 		})
 	})
@@ -340,19 +342,19 @@ func testDelete(t *testing.T, e *env) {
 			{"background-body", "", obj{"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}},
 			{"grace-zero", "?gracePeriodSeconds=0", nil},
 		} {
-			e.create(t, job(t, ns, c.name))
-			r := e.do(t, req{method: "DELETE", path: objPath(ns, c.name) + c.query, body: c.body})
-			expect(t, r, http.StatusOK)
+			e.create(t, harness.SeedJobForTest(t, ns, c.name))
+			r := e.do(t, harness.Request{Method: "DELETE", URL: objPath(ns, c.name) + c.query, Body: c.body})
+			harness.ExpectCode(t, r, http.StatusOK)
 			e.expectMissing(t, ns, c.name)
 		}
 		// Deleting it again is a 404.
-		r := e.do(t, req{method: "DELETE", path: objPath(ns, "default")})
-		expectStatus(t, r, http.StatusNotFound, metav1.StatusReasonNotFound, `"default" not found`)
+		r := e.do(t, harness.Request{Method: "DELETE", URL: objPath(ns, "default")})
+		harness.ExpectStatus(t, r, http.StatusNotFound, metav1.StatusReasonNotFound, `"default" not found`)
 		// A background deletecollection.
-		e.create(t, job(t, ns, "c1"))
-		e.create(t, job(t, ns, "c2"))
-		r = e.do(t, req{method: "DELETE", path: nsPath(ns) + "?propagationPolicy=Background"})
-		expect(t, r, http.StatusOK)
+		e.create(t, harness.SeedJobForTest(t, ns, "c1"))
+		e.create(t, harness.SeedJobForTest(t, ns, "c2"))
+		r = e.do(t, harness.Request{Method: "DELETE", URL: nsPath(ns) + "?propagationPolicy=Background"})
+		harness.ExpectCode(t, r, http.StatusOK)
 		if names := e.etcdNames(t, ns); len(names) != 0 {
 			t.Errorf("etcd still has %v", names)
 		}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // someStatus is a status the operator could write, different from the seed's.
@@ -26,7 +28,7 @@ func testStatusSubresource(t *testing.T, e *env) {
 	const ns = "status-ns"
 
 	t.Run("CreateIgnoresStatus", func(t *testing.T) {
-		o := job(t, ns, "create-with-status")
+		o := harness.SeedJobForTest(t, ns, "create-with-status")
 		o["status"] = someStatus()
 		created := e.create(t, o)
 		if c, _ := get(created, "status", "conditions"); c != nil {
@@ -46,12 +48,12 @@ func testStatusSubresource(t *testing.T, e *env) {
 
 	// One object with a status written through /status.
 	const name = "sub"
-	e.create(t, job(t, ns, name))
+	e.create(t, harness.SeedJobForTest(t, ns, name))
 	cur := e.read(t, ns, name)
 	cur["status"] = someStatus()
-	r := e.do(t, req{method: "PUT", path: objPath(ns, name) + "/status", body: cur})
-	expect(t, r, http.StatusOK)
-	status := r.object(t)["status"]
+	r := e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, name) + "/status", Body: cur})
+	harness.ExpectCode(t, r, http.StatusOK)
+	status := r.Object(t)["status"]
 	if d := diff(someStatus(), status); d != "" {
 		t.Fatalf("PUT /status did not set the status (-want +got):\n%s", d)
 	}
@@ -60,9 +62,9 @@ func testStatusSubresource(t *testing.T, e *env) {
 		cur := e.read(t, ns, name)
 		cur["status"] = seedStatus(t)
 		set(t, cur, float64(3), "spec", "slotsPerWorker")
-		r := e.do(t, req{method: "PUT", path: objPath(ns, name), body: cur})
-		expect(t, r, http.StatusOK)
-		got := r.object(t)
+		r := e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, name), Body: cur})
+		harness.ExpectCode(t, r, http.StatusOK)
+		got := r.Object(t)
 		if d := diff(someStatus(), got["status"]); d != "" {
 			t.Errorf("PUT on the main resource changed the status (-want +got):\n%s", d)
 		}
@@ -77,15 +79,15 @@ func testStatusSubresource(t *testing.T, e *env) {
 	t.Run("PatchMainIgnoresStatus", func(t *testing.T) {
 		patch := `{"status":{"conditions":[{"type":"Failed","status":"True"}],"startTime":"2020-01-01T00:00:00Z"}}`
 		for _, ct := range []string{contentMerge, contentSMP} {
-			r := e.do(t, req{method: "PATCH", path: objPath(ns, name), body: patch, contentType: ct})
-			expect(t, r, http.StatusOK)
-			if d := diff(someStatus(), r.object(t)["status"]); d != "" {
+			r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), Body: patch, ContentType: ct})
+			harness.ExpectCode(t, r, http.StatusOK)
+			if d := diff(someStatus(), r.Object(t)["status"]); d != "" {
 				t.Errorf("%s PATCH on the main resource changed the status (-want +got):\n%s", ct, d)
 			}
 		}
 		jp := `[{"op":"replace","path":"/status/startTime","value":"2020-01-01T00:00:00Z"}]`
-		r := e.do(t, req{method: "PATCH", path: objPath(ns, name), body: jp, contentType: contentJSONP})
-		expect(t, r, http.StatusOK)
+		r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name), Body: jp, ContentType: contentJSONP})
+		harness.ExpectCode(t, r, http.StatusOK)
 		if d := diff(someStatus(), e.read(t, ns, name)["status"]); d != "" {
 			t.Errorf("JSON PATCH on the main resource changed the status (-want +got):\n%s", d)
 		}
@@ -102,9 +104,9 @@ func testStatusSubresource(t *testing.T, e *env) {
 		newStatus := someStatus()
 		set(t, newStatus, obj{"active": float64(2)}, "replicaStatuses", "Worker")
 		upd["status"] = newStatus
-		r := e.do(t, req{method: "PUT", path: objPath(ns, name) + "/status", body: upd})
-		expect(t, r, http.StatusOK)
-		got := r.object(t)
+		r := e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, name) + "/status", Body: upd})
+		harness.ExpectCode(t, r, http.StatusOK)
+		got := r.Object(t)
 		if d := diff(before["spec"], got["spec"]); d != "" {
 			t.Errorf("PUT /status changed the spec (-want +got):\n%s", d)
 		}
@@ -133,9 +135,9 @@ func testStatusSubresource(t *testing.T, e *env) {
 
 		// A merge patch of /status likewise.
 		p := `{"metadata":{"labels":{"patched":"yes"}},"spec":{"slotsPerWorker":7},"status":{"completionTime":"2024-01-02T04:00:00Z"}}`
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, name) + "/status", body: p, contentType: contentMerge})
-		expect(t, r, http.StatusOK)
-		got = r.object(t)
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, name) + "/status", Body: p, ContentType: contentMerge})
+		harness.ExpectCode(t, r, http.StatusOK)
+		got = r.Object(t)
 		if d := diff(before["spec"], got["spec"]); d != "" {
 			t.Errorf("PATCH /status changed the spec (-want +got):\n%s", d)
 		}
@@ -152,14 +154,14 @@ func testStatusSubresource(t *testing.T, e *env) {
 
 	t.Run("GenerationOnlyOnSpecChange", func(t *testing.T) {
 		const gname = "gen"
-		created := e.create(t, job(t, ns, gname))
+		created := e.create(t, harness.SeedJobForTest(t, ns, gname))
 		if g := generation(t, created); g != 1 {
 			t.Fatalf("generation after create = %d, want 1", g)
 		}
-		step := func(what string, r response, want int64) {
+		step := func(what string, r harness.Response, want int64) {
 			t.Helper()
-			expect(t, r, http.StatusOK)
-			if g := generation(t, r.object(t)); g != want {
+			harness.ExpectCode(t, r, http.StatusOK)
+			if g := generation(t, r.Object(t)); g != want {
 				t.Errorf("%s: generation = %d, want %d", what, g, want)
 			}
 			if g := generation(t, e.etcdObject(t, ns, gname)); g != want {
@@ -168,35 +170,35 @@ func testStatusSubresource(t *testing.T, e *env) {
 		}
 		cur := e.read(t, ns, gname)
 		set(t, cur, obj{"team": "a"}, "metadata", "labels")
-		step("PUT changing a label", e.do(t, req{method: "PUT", path: objPath(ns, gname), body: cur}), 1)
-		step("merge patch of an annotation", e.do(t, req{method: "PATCH", path: objPath(ns, gname),
-			body: `{"metadata":{"annotations":{"a":"b"}}}`, contentType: contentMerge}), 1)
+		step("PUT changing a label", e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, gname), Body: cur}), 1)
+		step("merge patch of an annotation", e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, gname),
+			Body: `{"metadata":{"annotations":{"a":"b"}}}`, ContentType: contentMerge}), 1)
 		cur = e.read(t, ns, gname)
 		cur["status"] = someStatus()
-		step("PUT /status", e.do(t, req{method: "PUT", path: objPath(ns, gname) + "/status", body: cur}), 1)
+		step("PUT /status", e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, gname) + "/status", Body: cur}), 1)
 		cur = e.read(t, ns, gname)
 		set(t, cur, float64(4), "spec", "mpiReplicaSpecs", "Worker", "replicas")
-		step("PUT changing the spec", e.do(t, req{method: "PUT", path: objPath(ns, gname), body: cur}), 2)
-		step("merge patch of the spec", e.do(t, req{method: "PATCH", path: objPath(ns, gname),
-			body: `{"spec":{"slotsPerWorker":2}}`, contentType: contentMerge}), 3)
-		step("a no-op merge patch of the spec", e.do(t, req{method: "PATCH", path: objPath(ns, gname),
-			body: `{"spec":{"slotsPerWorker":2}}`, contentType: contentMerge}), 3)
-		step("JSON patch of the spec", e.do(t, req{method: "PATCH", path: objPath(ns, gname),
-			body: `[{"op":"replace","path":"/spec/cleanPodPolicy","value":"Running"}]`, contentType: contentJSONP}), 4)
+		step("PUT changing the spec", e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, gname), Body: cur}), 2)
+		step("merge patch of the spec", e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, gname),
+			Body: `{"spec":{"slotsPerWorker":2}}`, ContentType: contentMerge}), 3)
+		step("a no-op merge patch of the spec", e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, gname),
+			Body: `{"spec":{"slotsPerWorker":2}}`, ContentType: contentMerge}), 3)
+		step("JSON patch of the spec", e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, gname),
+			Body: `[{"op":"replace","path":"/spec/cleanPodPolicy","value":"Running"}]`, ContentType: contentJSONP}), 4)
 		// A client that sends the generation cannot move it.
 		cur = e.read(t, ns, gname)
 		set(t, cur, float64(100), "metadata", "generation")
-		step("PUT with a made-up generation", e.do(t, req{method: "PUT", path: objPath(ns, gname), body: cur}), 4)
+		step("PUT with a made-up generation", e.do(t, harness.Request{Method: "PUT", URL: objPath(ns, gname), Body: cur}), 4)
 	})
 
 	t.Run("ServerSideApplyResetFields", func(t *testing.T) {
 		const aname = "ssa-status"
-		applied := job(t, ns, aname)
+		applied := harness.SeedJobForTest(t, ns, aname)
 		applied["status"] = someStatus()
-		r := e.do(t, req{method: "PATCH", path: objPath(ns, aname) + "?fieldManager=alice",
-			body: applied, contentType: contentApply})
-		expect(t, r, http.StatusCreated)
-		got := r.object(t)
+		r := e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, aname) + "?fieldManager=alice",
+			Body: applied, ContentType: contentApply})
+		harness.ExpectCode(t, r, http.StatusCreated)
+		got := r.Object(t)
 		if c, _ := get(got, "status", "conditions"); c != nil {
 			t.Errorf("apply on the main resource set status.conditions = %v", c)
 		}
@@ -216,9 +218,9 @@ func testStatusSubresource(t *testing.T, e *env) {
 			t.Errorf("alice's entry has subresource %v", sub)
 		}
 		// Applying again with the status is a no-op, not a conflict.
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, aname) + "?fieldManager=alice",
-			body: applied, contentType: contentApply})
-		expect(t, r, http.StatusOK)
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, aname) + "?fieldManager=alice",
+			Body: applied, ContentType: contentApply})
+		harness.ExpectCode(t, r, http.StatusOK)
 
 		// The operator applies the status through /status.
 		st := obj{
@@ -226,10 +228,10 @@ func testStatusSubresource(t *testing.T, e *env) {
 			"metadata": obj{"name": aname, "namespace": ns},
 			"status":   someStatus(),
 		}
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, aname) + "/status?fieldManager=operator",
-			body: st, contentType: contentApply})
-		expect(t, r, http.StatusOK)
-		got = r.object(t)
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, aname) + "/status?fieldManager=operator",
+			Body: st, ContentType: contentApply})
+		harness.ExpectCode(t, r, http.StatusOK)
+		got = r.Object(t)
 		if d := diff(someStatus(), got["status"]); d != "" {
 			t.Errorf("apply on /status did not set the status (-want +got):\n%s", d)
 		}
@@ -253,10 +255,10 @@ func testStatusSubresource(t *testing.T, e *env) {
 
 		// Applying a spec through /status changes nothing of the spec.
 		st["spec"] = obj{"slotsPerWorker": float64(8)}
-		r = e.do(t, req{method: "PATCH", path: objPath(ns, aname) + "/status?fieldManager=operator",
-			body: st, contentType: contentApply})
-		expect(t, r, http.StatusOK)
-		if v, _ := get(r.object(t), "spec", "slotsPerWorker"); v != float64(1) {
+		r = e.do(t, harness.Request{Method: "PATCH", URL: objPath(ns, aname) + "/status?fieldManager=operator",
+			Body: st, ContentType: contentApply})
+		harness.ExpectCode(t, r, http.StatusOK)
+		if v, _ := get(r.Object(t), "spec", "slotsPerWorker"); v != float64(1) {
 			t.Errorf("apply on /status changed spec.slotsPerWorker to %v", v)
 		}
 	})

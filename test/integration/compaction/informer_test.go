@@ -5,7 +5,6 @@ package compaction
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -16,7 +15,8 @@ import (
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/pkg/cmd/server"
 	informers "github.com/mpijob/mpijob-apiserver/pkg/generated/informers/externalversions"
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 const ns = "compaction"
@@ -29,16 +29,11 @@ const ns = "compaction"
 // tokens and resourceVersions get 410 after a compaction is part of the
 // list-options matrix in test/integration/listwatch.)
 func TestInformerRelistsAfterCompaction(t *testing.T) {
-	dir, err := os.MkdirTemp("", "mjc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	// Open watches would hold the shutdown for the whole request timeout.
 	quickShutdown := func(o *server.Options) { o.ServerRun.ShutdownWatchTerminationGracePeriod = time.Second }
-	s := framework.StartOn(t, dir, quickShutdown)
+	s := inprocess.Start(t, quickShutdown)
 	ctx := context.Background()
-	jobs := func(s *framework.Server) interface {
+	jobs := func(s *inprocess.Server) interface {
 		Create(context.Context, *v1alpha2.MPIJob, metav1.CreateOptions) (*v1alpha2.MPIJob, error)
 		Delete(context.Context, string, metav1.DeleteOptions) error
 		List(context.Context, metav1.ListOptions) (*v1alpha2.MPIJobList, error)
@@ -63,7 +58,7 @@ func TestInformerRelistsAfterCompaction(t *testing.T) {
 	port := portOf(t, s.URL)
 	s.Stop()
 
-	s = framework.StartOn(t, dir, quickShutdown, func(o *server.Options) {
+	s = inprocess.StartOn(t, s.DataDir, quickShutdown, func(o *server.Options) {
 		o.SecureServing.Listener = nil
 		o.SecureServing.BindPort = port
 	})
@@ -112,8 +107,8 @@ func job(name string) *v1alpha2.MPIJob {
 	return &v1alpha2.MPIJob{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1alpha2.MPIJobSpec{MPIReplicaSpecs: map[v1alpha2.MPIReplicaType]*v1alpha2.ReplicaSpec{
-			v1alpha2.MPIReplicaTypeLauncher: framework.ReplicaSpec(nil),
-			v1alpha2.MPIReplicaTypeWorker:   framework.ReplicaSpec(ptr.To[int32](1)),
+			v1alpha2.MPIReplicaTypeLauncher: harness.ReplicaSpec(nil),
+			v1alpha2.MPIReplicaTypeWorker:   harness.ReplicaSpec(ptr.To[int32](1)),
 		}},
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // TestHostileInput runs every case on one server, one after the other (the
@@ -21,7 +23,7 @@ func TestHostileInput(t *testing.T) {
 	const ns = "hostile"
 	// An object already stored, for the updates and for the store checks to
 	// have content to compare.
-	expectCode(t, e.do(t, "POST", nsPath(ns), job(t, ns, "existing")), http.StatusCreated)
+	harness.ExpectObject(t, e.do(t, "POST", nsPath(ns), harness.SeedJobForTest(t, ns, "existing")), http.StatusCreated)
 
 	// kube-apiserver: 413 RequestEntityTooLarge "limit is 3145728". The
 	// handlers read the body through limitedReadBody
@@ -29,10 +31,10 @@ func TestHostileInput(t *testing.T) {
 	// by default; above it the request is refused before decoding.
 	t.Run("BodyOver3MiB", func(t *testing.T) {
 		before := e.snapshot(t)
-		r := e.do(t, "POST", nsPath(ns), bigJob(t, ns, "huge", 3*mib+100*kib))
-		expectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge, "limit is 3145728")
-		r = e.do(t, "PUT", objPath(ns, "existing"), bigJob(t, ns, "existing", 3*mib+100*kib))
-		expectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge, "limit is 3145728")
+		r := e.do(t, "POST", nsPath(ns), harness.SizedSeedJobForTest(t, ns, "huge", 3*mib+100*kib))
+		harness.ExpectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge, "limit is 3145728")
+		r = e.do(t, "PUT", objPath(ns, "existing"), harness.SizedSeedJobForTest(t, ns, "existing", 3*mib+100*kib))
+		harness.ExpectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge, "limit is 3145728")
 		e.expectUnchanged(t, before)
 	})
 
@@ -52,23 +54,23 @@ func TestHostileInput(t *testing.T) {
 	//     pkg/registry/mpijob/toolarge.go), never a 500, nothing written.
 	t.Run("BodyBetweenEtcdLimitAnd3MiB", func(t *testing.T) {
 		t.Run("1.7MiB", func(t *testing.T) {
-			o := bigJob(t, ns, "big-1-7", 1700*kib)
-			created := expectCode(t, e.do(t, "POST", nsPath(ns), o), http.StatusCreated)
-			got := expectCode(t, e.do(t, "GET", objPath(ns, "big-1-7"), nil), http.StatusOK)
+			o := harness.SizedSeedJobForTest(t, ns, "big-1-7", 1700*kib)
+			created := harness.ExpectObject(t, e.do(t, "POST", nsPath(ns), o), http.StatusCreated)
+			got := harness.ExpectObject(t, e.do(t, "GET", objPath(ns, "big-1-7"), nil), http.StatusOK)
 			for _, g := range []obj{created, got} {
 				if !reflect.DeepEqual(workerContainer(g)["args"], workerContainer(o)["args"]) {
 					t.Errorf("the 1.7 MiB of args did not come back intact")
 				}
 			}
 			// Delete it again: the later store checks need not carry 1.7 MiB.
-			expectCode(t, e.do(t, "DELETE", objPath(ns, "big-1-7"), nil), http.StatusOK)
+			harness.ExpectObject(t, e.do(t, "DELETE", objPath(ns, "big-1-7"), nil), http.StatusOK)
 		})
 		t.Run("2.5MiB", func(t *testing.T) {
 			before := e.snapshot(t)
-			r := e.do(t, "POST", nsPath(ns), bigJob(t, ns, "big-2-5", 2500*kib))
-			expectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
-			r = e.do(t, "PUT", objPath(ns, "existing"), bigJob(t, ns, "existing", 2500*kib))
-			expectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
+			r := e.do(t, "POST", nsPath(ns), harness.SizedSeedJobForTest(t, ns, "big-2-5", 2500*kib))
+			harness.ExpectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
+			r = e.do(t, "PUT", objPath(ns, "existing"), harness.SizedSeedJobForTest(t, ns, "existing", 2500*kib))
+			harness.ExpectStatus(t, r, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge)
 			e.expectUnchanged(t, before)
 		})
 	})
@@ -82,17 +84,17 @@ func TestHostileInput(t *testing.T) {
 	// whether the nesting is in an unknown field or a known one.
 	t.Run("DeeplyNestedJSON", func(t *testing.T) {
 		deep := []byte(strings.Repeat("[", 10000) + strings.Repeat("]", 10000))
-		unknown := job(t, ns, "deep-unknown")
+		unknown := harness.SeedJobForTest(t, ns, "deep-unknown")
 		unknown["spec"].(obj)["bogus"] = "DEEP"
-		known := job(t, ns, "deep-known")
+		known := harness.SeedJobForTest(t, ns, "deep-known")
 		workerContainer(known)["args"] = "DEEP"
 		before := e.snapshot(t)
 		for _, o := range []obj{unknown, known} {
 			body := bytes.Replace(mustJSON(t, o), []byte(`"DEEP"`), deep, 1)
 			r := e.do(t, "POST", nsPath(ns), body)
-			expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "exceeded max depth")
+			harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "exceeded max depth")
 			r = e.do(t, "POST", nsPath(ns)+"?fieldValidation=Strict", body)
-			expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "exceeded max depth")
+			harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "exceeded max depth")
 		}
 		e.expectUnchanged(t, before)
 	})
@@ -102,20 +104,20 @@ func TestHostileInput(t *testing.T) {
 	// name) and value (label value) only, so 10,000 valid labels in a body
 	// under 3 MiB are stored. Here: 201, every label read back.
 	t.Run("TenThousandLabels", func(t *testing.T) {
-		o := job(t, ns, "many-labels")
+		o := harness.SeedJobForTest(t, ns, "many-labels")
 		labels := obj{}
 		for i := 0; i < 10000; i++ {
 			labels[fmt.Sprintf("example.com/key-%05d", i)] = fmt.Sprintf("value-%05d", i)
 		}
 		metadata(o)["labels"] = labels
-		created := expectCode(t, e.do(t, "POST", nsPath(ns), o), http.StatusCreated)
-		got := expectCode(t, e.do(t, "GET", objPath(ns, "many-labels"), nil), http.StatusOK)
+		created := harness.ExpectObject(t, e.do(t, "POST", nsPath(ns), o), http.StatusCreated)
+		got := harness.ExpectObject(t, e.do(t, "GET", objPath(ns, "many-labels"), nil), http.StatusOK)
 		for _, g := range []obj{created, got} {
 			if !reflect.DeepEqual(metadata(g)["labels"], labels) {
 				t.Errorf("labels not intact: %d read back", len(metadata(g)["labels"].(obj)))
 			}
 		}
-		list := expectCode(t, e.do(t, "GET", nsPath(ns)+"?labelSelector=example.com/key-09999%3Dvalue-09999", nil), http.StatusOK)
+		list := harness.ExpectObject(t, e.do(t, "GET", nsPath(ns)+"?labelSelector=example.com/key-09999%3Dvalue-09999", nil), http.StatusOK)
 		if items := list["items"].([]interface{}); len(items) != 1 {
 			t.Errorf("selecting on the 10,000th label: %d items, want 1", len(items))
 		}
@@ -129,9 +131,9 @@ func TestHostileInput(t *testing.T) {
 	t.Run("AnnotationsOver256KiB", func(t *testing.T) {
 		const key = "example.com/big"
 		before := e.snapshot(t)
-		o := job(t, ns, "big-annotations")
+		o := harness.SeedJobForTest(t, ns, "big-annotations")
 		metadata(o)["annotations"] = obj{key: strings.Repeat("x", 256*kib-len(key)+1)}
-		expectInvalid(t, e.do(t, "POST", nsPath(ns), o), "metadata.annotations",
+		harness.ExpectInvalid(t, e.do(t, "POST", nsPath(ns), o), "metadata.annotations",
 			"Too long: may not be more than 262144 bytes")
 		// The same spread over many annotations.
 		many := obj{}
@@ -139,15 +141,15 @@ func TestHostileInput(t *testing.T) {
 			many[fmt.Sprintf("example.com/a%03d", i)] = strings.Repeat("y", kib-len("example.com/a000"))
 		}
 		metadata(o)["annotations"] = many
-		expectInvalid(t, e.do(t, "POST", nsPath(ns), o), "metadata.annotations", "Too long")
-		u := expectCode(t, e.do(t, "GET", objPath(ns, "existing"), nil), http.StatusOK)
+		harness.ExpectInvalid(t, e.do(t, "POST", nsPath(ns), o), "metadata.annotations", "Too long")
+		u := harness.ExpectObject(t, e.do(t, "GET", objPath(ns, "existing"), nil), http.StatusOK)
 		metadata(u)["annotations"] = many
-		expectInvalid(t, e.do(t, "PUT", objPath(ns, "existing"), u), "metadata.annotations", "Too long")
+		harness.ExpectInvalid(t, e.do(t, "PUT", objPath(ns, "existing"), u), "metadata.annotations", "Too long")
 		e.expectUnchanged(t, before)
 
 		metadata(o)["annotations"] = obj{key: strings.Repeat("x", 256*kib-len(key))}
-		expectCode(t, e.do(t, "POST", nsPath(ns), o), http.StatusCreated)
-		got := expectCode(t, e.do(t, "GET", objPath(ns, "big-annotations"), nil), http.StatusOK)
+		harness.ExpectObject(t, e.do(t, "POST", nsPath(ns), o), http.StatusCreated)
+		got := harness.ExpectObject(t, e.do(t, "GET", objPath(ns, "big-annotations"), nil), http.StatusOK)
 		if !reflect.DeepEqual(metadata(got)["annotations"], metadata(o)["annotations"]) {
 			t.Errorf("the 256 KiB annotation did not come back intact")
 		}
@@ -161,12 +163,12 @@ func TestHostileInput(t *testing.T) {
 	t.Run("InvalidUTF8", func(t *testing.T) {
 		const bad = "a\xff\xfe\xc3b" // \xc3 starts a 2-byte sequence that 'b' breaks
 		const replaced = "a\uFFFD\uFFFD\uFFFDb"
-		o := job(t, ns, "utf8")
+		o := harness.SeedJobForTest(t, ns, "utf8")
 		metadata(o)["annotations"] = obj{"example.com/note": "BAD"}
 		workerContainer(o)["args"] = []interface{}{"BAD"}
 		body := bytes.ReplaceAll(mustJSON(t, o), []byte("BAD"), []byte(bad))
-		created := expectCode(t, e.do(t, "POST", nsPath(ns), body), http.StatusCreated)
-		got := expectCode(t, e.do(t, "GET", objPath(ns, "utf8"), nil), http.StatusOK)
+		created := harness.ExpectObject(t, e.do(t, "POST", nsPath(ns), body), http.StatusCreated)
+		got := harness.ExpectObject(t, e.do(t, "GET", objPath(ns, "utf8"), nil), http.StatusOK)
 		for _, g := range []obj{created, got} {
 			if v := metadata(g)["annotations"].(obj)["example.com/note"]; v != replaced {
 				t.Errorf("annotation %q, want %q", v, replaced)
@@ -177,12 +179,12 @@ func TestHostileInput(t *testing.T) {
 		}
 
 		before := e.snapshot(t)
-		l := job(t, ns, "utf8-label")
+		l := harness.SeedJobForTest(t, ns, "utf8-label")
 		metadata(l)["labels"] = obj{"key": "BAD"}
 		body = bytes.ReplaceAll(mustJSON(t, l), []byte("BAD"), []byte(bad))
-		expectInvalid(t, e.do(t, "POST", nsPath(ns), body), "metadata.labels")
-		body = bytes.ReplaceAll(mustJSON(t, job(t, ns, "BAD")), []byte("BAD"), []byte(bad))
-		expectInvalid(t, e.do(t, "POST", nsPath(ns), body), "metadata.name")
+		harness.ExpectInvalid(t, e.do(t, "POST", nsPath(ns), body), "metadata.labels")
+		body = bytes.ReplaceAll(mustJSON(t, harness.SeedJobForTest(t, ns, "BAD")), []byte("BAD"), []byte(bad))
+		harness.ExpectInvalid(t, e.do(t, "POST", nsPath(ns), body), "metadata.name")
 		e.expectUnchanged(t, before)
 	})
 
@@ -193,19 +195,19 @@ func TestHostileInput(t *testing.T) {
 	// duplicate field is the same error ("duplicate field").
 	t.Run("UnknownFieldsStrict", func(t *testing.T) {
 		before := e.snapshot(t)
-		o := job(t, ns, "strict")
+		o := harness.SeedJobForTest(t, ns, "strict")
 		o["spec"].(obj)["bogus"] = 1
 		workerContainer(o)["colour"] = "blue"
 		r := e.do(t, "POST", nsPath(ns)+"?fieldValidation=Strict", o)
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "strict decoding error",
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, "strict decoding error",
 			`unknown field "spec.bogus"`, `unknown field "spec.mpiReplicaSpecs.Worker.template.spec.containers[0].colour"`)
-		u := expectCode(t, e.do(t, "GET", objPath(ns, "existing"), nil), http.StatusOK)
+		u := harness.ExpectObject(t, e.do(t, "GET", objPath(ns, "existing"), nil), http.StatusOK)
 		u["spec"].(obj)["bogus"] = 1
 		r = e.do(t, "PUT", objPath(ns, "existing")+"?fieldValidation=Strict", u)
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, `unknown field "spec.bogus"`)
-		dup := bytes.Replace(mustJSON(t, job(t, ns, "strict")), []byte(`"spec":{`), []byte(`"spec":{"slotsPerWorker":3,`), 1)
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, `unknown field "spec.bogus"`)
+		dup := bytes.Replace(mustJSON(t, harness.SeedJobForTest(t, ns, "strict")), []byte(`"spec":{`), []byte(`"spec":{"slotsPerWorker":3,`), 1)
 		r = e.do(t, "POST", nsPath(ns)+"?fieldValidation=Strict", dup)
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, `duplicate field "spec.slotsPerWorker"`)
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, `duplicate field "spec.slotsPerWorker"`)
 		e.expectUnchanged(t, before)
 	})
 
@@ -224,14 +226,14 @@ func TestHostileInput(t *testing.T) {
 			{"kubeflow.org/v1alpha2", "MPIJobList", "MPIJobList"},
 			{"batch/v1", "Job", "Job"},
 		} {
-			o := job(t, ns, "wrong")
+			o := harness.SeedJobForTest(t, ns, "wrong")
 			o["apiVersion"], o["kind"] = c.apiVersion, c.kind
 			r := e.do(t, "POST", nsPath(ns), o)
-			expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, c.mentions)
-			u := expectCode(t, e.do(t, "GET", objPath(ns, "existing"), nil), http.StatusOK)
+			harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, c.mentions)
+			u := harness.ExpectObject(t, e.do(t, "GET", objPath(ns, "existing"), nil), http.StatusOK)
 			u["apiVersion"], u["kind"] = c.apiVersion, c.kind
 			r = e.do(t, "PUT", objPath(ns, "existing"), u)
-			expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, c.mentions)
+			harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, c.mentions)
 		}
 		e.expectUnchanged(t, before)
 	})
@@ -242,8 +244,8 @@ func TestHostileInput(t *testing.T) {
 	t.Run("NameNotDNS1123", func(t *testing.T) {
 		before := e.snapshot(t)
 		for _, name := range []string{"Not_A_DNS_Name", "UPPER", "-leading-dash", "trailing.", strings.Repeat("a", 254)} {
-			r := e.do(t, "POST", nsPath(ns), job(t, ns, name))
-			expectInvalid(t, r, "metadata.name")
+			r := e.do(t, "POST", nsPath(ns), harness.SeedJobForTest(t, ns, name))
+			harness.ExpectInvalid(t, r, "metadata.name")
 		}
 		e.expectUnchanged(t, before)
 	})
@@ -254,12 +256,12 @@ func TestHostileInput(t *testing.T) {
 	t.Run("NamespaceMismatch", func(t *testing.T) {
 		const msg = "the namespace of the provided object does not match the namespace sent on the request"
 		before := e.snapshot(t)
-		r := e.do(t, "POST", nsPath(ns), job(t, "elsewhere", "moved"))
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, msg)
-		u := expectCode(t, e.do(t, "GET", objPath(ns, "existing"), nil), http.StatusOK)
+		r := e.do(t, "POST", nsPath(ns), harness.SeedJobForTest(t, "elsewhere", "moved"))
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, msg)
+		u := harness.ExpectObject(t, e.do(t, "GET", objPath(ns, "existing"), nil), http.StatusOK)
 		metadata(u)["namespace"] = "elsewhere"
 		r = e.do(t, "PUT", objPath(ns, "existing"), u)
-		expectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, msg)
+		harness.ExpectStatus(t, r, http.StatusBadRequest, metav1.StatusReasonBadRequest, msg)
 		e.expectUnchanged(t, before)
 	})
 }

@@ -19,7 +19,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -29,12 +28,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/pkg/cmd/server"
 	clientset "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 const (
@@ -46,7 +45,7 @@ const (
 // env is one server (one cache mode) and the data the tests share.
 type env struct {
 	cache  bool
-	s      *framework.Server
+	s      *inprocess.Server
 	client clientset.Interface
 	http   *http.Client
 
@@ -92,7 +91,7 @@ func newEnv(t *testing.T, cache bool) *env {
 	t.Helper()
 	configure := func(o *server.Options) { o.Etcd.EnableWatchCache = cache }
 	e := &env{cache: cache}
-	e.s = framework.Start(t, configure)
+	e.s = inprocess.Start(t, configure)
 	e.setClients(t)
 	ctx := context.Background()
 
@@ -103,7 +102,7 @@ func newEnv(t *testing.T, cache bool) *env {
 		e.create(t, newJob("before-start", "pre-2", nil))
 		e.rvBeforeWindow = first.ResourceVersion
 		e.s.Stop()
-		e.s = framework.StartOn(t, e.s.DataDir, configure)
+		e.s = inprocess.StartOn(t, e.s.DataDir, configure)
 		e.setClients(t)
 	}
 
@@ -159,7 +158,7 @@ func newEnv(t *testing.T, cache bool) *env {
 func (e *env) setClients(t *testing.T) {
 	t.Helper()
 	e.client = e.s.Client
-	hc, err := rest.HTTPClientFor(e.s.Config)
+	hc, err := e.s.Admin.HTTPClient()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,36 +196,28 @@ func newJob(ns, name string, labels map[string]string, mutate ...func(*v1alpha2.
 	return job
 }
 
-// rawResponse is a response as it was on the wire.
+// rawResponse is a response as it was on the wire, and how long it took.
 type rawResponse struct {
-	url     string
-	code    int
-	header  http.Header
-	body    []byte
+	harness.Response
 	elapsed time.Duration
 }
 
 func (r rawResponse) String() string {
-	body := string(r.body)
-	if len(body) > 1500 {
-		body = body[:1500] + "...(truncated)"
-	}
-	return fmt.Sprintf("GET %s -> %d in %v: %s", r.url, r.code, r.elapsed.Round(time.Millisecond), body)
+	return fmt.Sprintf("%s (in %v)", r.Response, r.elapsed.Round(time.Millisecond))
 }
 
 func (r rawResponse) status(t testing.TB) metav1.Status {
 	t.Helper()
-	var s metav1.Status
-	if err := json.Unmarshal(r.body, &s); err != nil || s.Kind != "Status" {
-		t.Fatalf("not a Status (%v): %s", err, r)
+	if r.Status == nil {
+		t.Fatalf("not a Status: %s", r)
 	}
-	return s
+	return *r.Status
 }
 
 func (r rawResponse) list(t testing.TB) v1alpha2.MPIJobList {
 	t.Helper()
 	var l v1alpha2.MPIJobList
-	if err := json.Unmarshal(r.body, &l); err != nil {
+	if err := json.Unmarshal(r.Body, &l); err != nil {
 		t.Fatalf("not an MPIJobList (%v): %s", err, r)
 	}
 	if l.Kind != "MPIJobList" || l.APIVersion != "kubeflow.org/v1alpha2" {
@@ -244,24 +235,9 @@ func (e *env) list(t testing.TB, ns string, query url.Values) rawResponse {
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "application/json")
 	start := time.Now()
-	resp, err := e.http.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: reading the body: %v", u, err)
-	}
-	return rawResponse{url: u, code: resp.StatusCode, header: resp.Header, body: body, elapsed: time.Since(start)}
+	r := harness.SendForTest(t, e.http, harness.Request{URL: u, Token: e.s.Admin.Token})
+	return rawResponse{Response: r, elapsed: time.Since(start)}
 }
 
 func names(items []v1alpha2.MPIJob) []string {

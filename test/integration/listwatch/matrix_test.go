@@ -271,8 +271,8 @@ func (e *env) testListMatrix(t *testing.T) {
 
 func (e *env) check(t *testing.T, c cell, w want, r rawResponse) {
 	t.Helper()
-	if r.code != w.code {
-		t.Fatalf("HTTP %d, want %d (%s): %s", r.code, w.code, w.reason, r)
+	if r.Code != w.code {
+		t.Fatalf("HTTP %d, want %d (%s): %s", r.Code, w.code, w.reason, r)
 	}
 	if w.code == http.StatusOK {
 		l := r.list(t)
@@ -329,7 +329,7 @@ func (e *env) check(t *testing.T, c cell, w want, r rawResponse) {
 		if w.retryAfter > 0 {
 			wantHeader = fmt.Sprint(w.retryAfter)
 		}
-		if got := r.header.Get("Retry-After"); got != wantHeader {
+		if got := r.Header.Get("Retry-After"); got != wantHeader {
 			t.Errorf("Retry-After %q, want %q", got, wantHeader)
 		}
 		if w.minDuration > 0 && r.elapsed < w.minDuration {
@@ -402,7 +402,7 @@ func (e *env) waitForCacheToNoticeCompaction(t *testing.T) {
 	first := true
 	for {
 		r := e.list(t, matrixNS, q)
-		switch r.code {
+		switch r.Code {
 		case http.StatusGone:
 			t.Logf("the watch cache noticed the compaction after %v", time.Since(start).Round(time.Millisecond))
 			return
@@ -434,12 +434,12 @@ func (e *env) testExpiredContinueResumes(t *testing.T) {
 		e.waitForCacheToNoticeCompaction(t)
 	}
 	r := e.list(t, matrixNS, url.Values{"limit": {"2"}, "continue": {e.expiredToken}})
-	if r.code != http.StatusGone {
+	if r.Code != http.StatusGone {
 		t.Fatalf("expired continue: %s", r)
 	}
 	s := r.status(t)
 	r = e.list(t, matrixNS, url.Values{"limit": {"2"}, "continue": {s.ListMeta.Continue}})
-	if r.code != http.StatusOK {
+	if r.Code != http.StatusOK {
 		t.Fatalf("the fresh token: %s", r)
 	}
 	l := r.list(t)
@@ -450,7 +450,7 @@ func (e *env) testExpiredContinueResumes(t *testing.T) {
 		t.Errorf("the fresh token lists at %s, want the latest state (>= %s)", l.ResourceVersion, e.current)
 	}
 	r = e.list(t, matrixNS, url.Values{"limit": {"2"}, "continue": {l.Continue}})
-	if r.code != http.StatusOK {
+	if r.Code != http.StatusOK {
 		t.Fatalf("the next page: %s", r)
 	}
 	if l2 := r.list(t); !equal(names(l2.Items), []string{"job-f"}) || l2.Continue != "" || l2.ResourceVersion != l.ResourceVersion {

@@ -164,8 +164,8 @@ func (e *env) testSelectors(t *testing.T) {
 	for _, c := range errCases {
 		t.Run("error/"+c.name, func(t *testing.T) {
 			r := e.list(t, ns, url.Values{c.param: {c.value}})
-			if r.code != http.StatusBadRequest {
-				t.Fatalf("HTTP %d, want 400: %s", r.code, r)
+			if r.Code != http.StatusBadRequest {
+				t.Fatalf("HTTP %d, want 400: %s", r.Code, r)
 			}
 			s := r.status(t)
 			if s.Code != http.StatusBadRequest || s.Reason != metav1.StatusReasonBadRequest || s.Message != c.message {
