@@ -4,14 +4,14 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 // TestImportKeepsEmptyLists: an exported `conditions: []` and
 // `replicaStatuses: {}` read back as written, not as null (the import speaks
 // JSON; protobuf has no empty list apart from an absent one).
 func TestImportKeepsEmptyLists(t *testing.T) {
-	s := framework.Start(t)
+	s := inprocess.Start(t)
 	job := exported(t, "imp", "empty")
 	job["status"] = map[string]any{
 		"conditions":      []any{},

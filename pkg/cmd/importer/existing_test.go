@@ -8,7 +8,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 // TestImportExisting: objects that already exist are never overwritten. One
@@ -16,7 +16,7 @@ import (
 // equals the export but has no status yet (an import that stopped between
 // create and status write) gets its status.
 func TestImportExisting(t *testing.T) {
-	s := framework.Start(t)
+	s := inprocess.Start(t)
 	jobs := s.Client.KubeflowV1alpha2().MPIJobs("ex")
 	// create stores the export's spec and metadata, and the given status.
 	create := func(obj map[string]any, change func(*v1alpha2.MPIJob), status *v1alpha2.JobStatus) *v1alpha2.MPIJob {

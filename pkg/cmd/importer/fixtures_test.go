@@ -17,7 +17,8 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/pkg/cmd/importer"
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 // result is what one run of the command printed and returned.
@@ -40,23 +41,17 @@ func runImport(t *testing.T, stdin string, args ...string) result {
 }
 
 // kubeconfig is the admin kubeconfig the standalone server writes.
-func kubeconfig(s *framework.Server) string {
-	return filepath.Join(s.DataDir, "admin.kubeconfig")
-}
+func kubeconfig(s *inprocess.Server) string { return s.Admin.Path }
 
 // seedItem is the example list's mpi-test as the old cluster exported it:
 // uid, resourceVersion, selfLink, creationTimestamp, generation and status.
 func seedItem(t *testing.T) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile("../../../test/testdata/mpijob-list-response.json")
+	list, err := harness.SeedList()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var list struct{ Items []map[string]any }
-	if err := json.Unmarshal(data, &list); err != nil {
-		t.Fatal(err)
-	}
-	return list.Items[0]
+	return list["items"].([]any)[0].(map[string]any)
 }
 
 // exported is the seed item renamed, as another object of the same export.
@@ -135,7 +130,7 @@ func typed(t *testing.T, obj map[string]any) *v1alpha2.MPIJob {
 }
 
 // get reads an object from the server.
-func get(t *testing.T, s *framework.Server, namespace, name string) *v1alpha2.MPIJob {
+func get(t *testing.T, s *inprocess.Server, namespace, name string) *v1alpha2.MPIJob {
 	t.Helper()
 	job, err := s.Client.KubeflowV1alpha2().MPIJobs(namespace).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
@@ -147,7 +142,7 @@ func get(t *testing.T, s *framework.Server, namespace, name string) *v1alpha2.MP
 // assertImported checks that the server holds the exported object's spec
 // and status (semantically: cpu 1 and "1" are equal), labels, annotations
 // and owner references, with fresh server metadata.
-func assertImported(t *testing.T, s *framework.Server, namespace string, obj map[string]any) *v1alpha2.MPIJob {
+func assertImported(t *testing.T, s *inprocess.Server, namespace string, obj map[string]any) *v1alpha2.MPIJob {
 	t.Helper()
 	want := typed(t, obj)
 	got := get(t, s, namespace, want.Name)
@@ -178,7 +173,7 @@ func assertImported(t *testing.T, s *framework.Server, namespace string, obj map
 
 // writeKubeconfig copies the admin kubeconfig with one more context, named
 // "other", whose namespace is the given one.
-func writeKubeconfig(t *testing.T, s *framework.Server, namespace string) string {
+func writeKubeconfig(t *testing.T, s *inprocess.Server, namespace string) string {
 	t.Helper()
 	cfg, err := clientcmd.LoadFromFile(kubeconfig(s))
 	if err != nil {

@@ -7,14 +7,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mpijob/mpijob-apiserver/pkg/cmd/importer"
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 // TestImportExport imports a JSON export (kubectl's v1 List) with the seed,
 // objects carrying user metadata, an unknown field, an invalid spec and
 // objects of other kinds; then imports it again.
 func TestImportExport(t *testing.T) {
-	s := framework.Start(t)
+	s := inprocess.Start(t)
 
 	seed := seedItem(t)
 	meta := exported(t, "imp", "meta")

@@ -9,7 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 // TestImportYAMLStdin reads a multi-document YAML stream from stdin: the
@@ -17,7 +17,7 @@ import (
 // their type), a single object without a namespace, and empty documents.
 // Objects without a namespace go to the chosen context's namespace.
 func TestImportYAMLStdin(t *testing.T) {
-	s := framework.Start(t)
+	s := inprocess.Start(t)
 	data, err := os.ReadFile("../../../test/testdata/mpijob-list-response.json")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestImportYAMLStdin(t *testing.T) {
 
 // TestImportDryRun: the server validates everything and stores nothing.
 func TestImportDryRun(t *testing.T) {
-	s := framework.Start(t)
+	s := inprocess.Start(t)
 	ok := exported(t, "dry", "ok")
 	bad := exported(t, "dry", "bad")
 	at(bad, "spec", "mpiReplicaSpecs", "Worker")["replicas"] = 0

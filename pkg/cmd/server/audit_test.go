@@ -14,7 +14,8 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/pkg/cmd/server"
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 const auditPolicy = `apiVersion: audit.k8s.io/v1
@@ -49,7 +50,7 @@ func TestAuditLogRecordsEveryWrite(t *testing.T) {
 	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := framework.Start(t, func(o *server.Options) {
+	s := inprocess.Start(t, func(o *server.Options) {
 		o.Audit.PolicyFile = policy
 		o.Audit.LogOptions.Path = logPath
 	})
@@ -59,8 +60,8 @@ func TestAuditLogRecordsEveryWrite(t *testing.T) {
 	job := &v1alpha2.MPIJob{
 		ObjectMeta: metav1.ObjectMeta{Name: "a"},
 		Spec: v1alpha2.MPIJobSpec{MPIReplicaSpecs: map[v1alpha2.MPIReplicaType]*v1alpha2.ReplicaSpec{
-			v1alpha2.MPIReplicaTypeLauncher: framework.ReplicaSpec(nil),
-			v1alpha2.MPIReplicaTypeWorker:   framework.ReplicaSpec(ptr.To[int32](1)),
+			v1alpha2.MPIReplicaTypeLauncher: harness.ReplicaSpec(nil),
+			v1alpha2.MPIReplicaTypeWorker:   harness.ReplicaSpec(ptr.To[int32](1)),
 		}},
 	}
 	created, err := jobs.Create(ctx, job, metav1.CreateOptions{})

@@ -10,7 +10,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/mpijob/mpijob-apiserver/pkg/cmd/server"
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 // TestClientCAFileIsReloaded replaces the --client-ca-file of a running
@@ -18,40 +19,59 @@ import (
 // one from the old CA is refused (401).
 func TestClientCAFileIsReloaded(t *testing.T) {
 	dir := t.TempDir()
-	oldCA := framework.NewCA(t, dir, "old")
-	newCA := framework.NewCA(t, dir, "new")
-	oldCert, oldKey := oldCA.Issue(t, "old-user", "olga", []string{"team"})
-	newCert, newKey := newCA.Issue(t, "new-user", "nina", []string{"team"})
+	oldUser := issueClientCert(t, dir, "old", "olga")
+	newUser := issueClientCert(t, dir, "new", "nina")
 	caFile := dir + "/client-ca.crt"
-	copyFile(t, oldCA.CertFile, caFile)
+	copyFile(t, oldUser.ca.CertFile, caFile)
 
-	s := framework.Start(t, func(o *server.Options) {
+	s := inprocess.Start(t, func(o *server.Options) {
 		o.Authentication.Delegating.ClientCert.ClientCA = caFile
 	})
-	if code := listAs(t, s, oldCert, oldKey); code != http.StatusOK {
+	if code := listAs(t, s, oldUser.cert); code != http.StatusOK {
 		t.Fatalf("old CA before rotation: %d, want 200", code)
 	}
-	if code := listAs(t, s, newCert, newKey); code != http.StatusUnauthorized {
+	if code := listAs(t, s, newUser.cert); code != http.StatusUnauthorized {
 		t.Fatalf("new CA before rotation: %d, want 401", code)
 	}
 
-	copyFile(t, newCA.CertFile, caFile)
+	copyFile(t, newUser.ca.CertFile, caFile)
 	deadline := time.Now().Add(90 * time.Second)
-	for listAs(t, s, newCert, newKey) != http.StatusOK {
+	for listAs(t, s, newUser.cert) != http.StatusOK {
 		if time.Now().After(deadline) {
 			t.Fatal("a certificate from the new CA is still refused 90s after the CA file changed")
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	if code := listAs(t, s, oldCert, oldKey); code != http.StatusUnauthorized {
+	if code := listAs(t, s, oldUser.cert); code != http.StatusUnauthorized {
 		t.Fatalf("old CA after rotation: %d, want 401", code)
 	}
 }
 
-func listAs(t *testing.T, s *framework.Server, certFile, keyFile string) int {
+// clientUser is a client certificate and the CA that signed it.
+type clientUser struct {
+	ca   *harness.CA
+	cert harness.KeyPair
+}
+
+// issueClientCert makes a CA called name and a client certificate from it
+// for user cn in group team.
+func issueClientCert(t *testing.T, dir, name, cn string) clientUser {
 	t.Helper()
-	cfg := rest.AnonymousClientConfig(s.Config)
-	cfg.CertFile, cfg.KeyFile = certFile, keyFile
+	ca, err := harness.NewCA(dir, name+"-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Issue(name+"-user", harness.CertSpec{CommonName: cn, Organizations: []string{"team"}, Client: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clientUser{ca: ca, cert: cert}
+}
+
+func listAs(t *testing.T, s *inprocess.Server, kp harness.KeyPair) int {
+	t.Helper()
+	cfg := rest.AnonymousClientConfig(s.Admin.Config)
+	cfg.CertFile, cfg.KeyFile = kp.CertFile, kp.KeyFile
 	client, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		t.Fatal(err)

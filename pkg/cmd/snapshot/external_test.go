@@ -3,41 +3,31 @@ package snapshot_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/client/pkg/v3/transport"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 // TestSaveExternalEtcdOverTLS saves an external etcd that demands client
 // certificates through --etcd-servers and the TLS flags; a dead endpoint
 // listed first is skipped, and without a client certificate the save fails.
 func TestSaveExternalEtcdOverTLS(t *testing.T) {
-	pkiDir := t.TempDir()
-	ca := framework.NewCA(t, pkiDir, "etcd")
-	serverCert, serverKey := ca.Issue(t, "etcd-server", "etcd", nil, net.ParseIP("127.0.0.1"))
-	clientCert, clientKey := ca.Issue(t, "client", "backup", nil)
-	endpoint := framework.StartTLSEtcd(t, ca.CertFile, serverCert, serverKey)
-
-	tlsCfg, err := (transport.TLSInfo{CertFile: clientCert, KeyFile: clientKey, TrustedCAFile: ca.CertFile}).ClientConfig()
+	pki, err := harness.NewEtcdPKI(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, TLS: tlsCfg, DialTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	etcd := harness.StartEtcdForTest(t, harness.EtcdOptions{TLS: pki})
+	endpoint := etcd.URL
+	c := harness.EtcdClientForTest(t, etcd)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := 0; i < 50; i++ {
@@ -50,9 +40,9 @@ func TestSaveExternalEtcdOverTLS(t *testing.T) {
 	}
 
 	file := filepath.Join(t.TempDir(), "external.db")
-	dead := "https://127.0.0.1:" + strconv.Itoa(framework.FreePort(t))
+	dead := "https://127.0.0.1:" + strconv.Itoa(harness.FreePortForTest(t))
 	out, err := run(t, "snapshot", "save", "--etcd-servers", dead+","+endpoint, "--dial-timeout", "2s",
-		"--etcd-cafile", ca.CertFile, "--etcd-certfile", clientCert, "--etcd-keyfile", clientKey, file)
+		"--etcd-cafile", pki.CA.CertFile, "--etcd-certfile", pki.Client.CertFile, "--etcd-keyfile", pki.Client.KeyFile, file)
 	if err != nil {
 		t.Fatalf("snapshot save: %v", err)
 	}
@@ -61,7 +51,7 @@ func TestSaveExternalEtcdOverTLS(t *testing.T) {
 	}
 
 	_, err = run(t, "snapshot", "save", "--etcd-servers", endpoint, "--dial-timeout", "2s",
-		"--etcd-cafile", ca.CertFile, filepath.Join(t.TempDir(), "nocert.db"))
+		"--etcd-cafile", pki.CA.CertFile, filepath.Join(t.TempDir(), "nocert.db"))
 	if err == nil || !strings.Contains(err.Error(), "saving a snapshot to") {
 		t.Errorf("save without a client certificate: err %v, want a clean failure", err)
 	}
@@ -75,7 +65,7 @@ func TestSaveExternalEtcdOverTLS(t *testing.T) {
 // resourceVersion the old server gave after the snapshot gets 410 Gone, not
 // a wait for a revision the restored etcd may never reach.
 func TestRestoreBumpRevision(t *testing.T) {
-	s := framework.Start(t)
+	s := inprocess.Start(t)
 	ctx := context.Background()
 	jobs := s.Client.KubeflowV1alpha2().MPIJobs(namespace)
 	if _, err := jobs.Create(ctx, job("kept", 1), metav1.CreateOptions{}); err != nil {
@@ -91,12 +81,12 @@ func TestRestoreBumpRevision(t *testing.T) {
 	}
 	s.Stop()
 
-	dir := filepath.Join(shortDir(t), "restored")
+	dir := filepath.Join(inprocess.NewDataDir(t), "restored")
 	const bump = 1000000
 	if _, err := run(t, "snapshot", "restore", file, "--data-dir", dir, "--bump-revision", strconv.Itoa(bump)); err != nil {
 		t.Fatal(err)
 	}
-	s2 := framework.StartOn(t, dir)
+	s2 := inprocess.StartOn(t, dir)
 	jobs2 := s2.Client.KubeflowV1alpha2().MPIJobs(namespace)
 	list, err := jobs2.List(ctx, metav1.ListOptions{})
 	if err != nil {

@@ -18,9 +18,11 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/pkg/cmd/server"
+	"github.com/mpijob/mpijob-apiserver/pkg/datadir"
 	"github.com/mpijob/mpijob-apiserver/pkg/embeddedetcd"
 	clientset "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 const namespace = "backup"
@@ -38,21 +40,10 @@ func run(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-// shortDir is a short temp dir: unix socket paths are limited to 107 bytes.
-func shortDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "snap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
-}
-
 // job is a valid MPIJob whose spec differs with i, so equal specs mean
 // the object is this one.
 func job(name string, i int) *v1alpha2.MPIJob {
-	launcher := framework.ReplicaSpec(nil)
+	launcher := harness.ReplicaSpec(nil)
 	launcher.Template.Spec.Containers[0].Args = []string{"mpirun", name}
 	return &v1alpha2.MPIJob{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{"i": fmt.Sprint(i)}},
@@ -60,7 +51,7 @@ func job(name string, i int) *v1alpha2.MPIJob {
 			SlotsPerWorker: ptr.To(int32(i%4 + 1)),
 			MPIReplicaSpecs: map[v1alpha2.MPIReplicaType]*v1alpha2.ReplicaSpec{
 				v1alpha2.MPIReplicaTypeLauncher: launcher,
-				v1alpha2.MPIReplicaTypeWorker:   framework.ReplicaSpec(ptr.To(int32(i%7 + 1))),
+				v1alpha2.MPIReplicaTypeWorker:   harness.ReplicaSpec(ptr.To(int32(i%7 + 1))),
 			},
 		},
 	}
@@ -110,7 +101,7 @@ func writer(ctx context.Context, c clientset.Interface, id int, l *writerLog, wg
 // spec; objects acknowledged later may be; deleted ones and anything else
 // are not.
 func TestSaveUnderWriteLoadAndRestore(t *testing.T) {
-	s := framework.Start(t)
+	s := inprocess.Start(t)
 	ctx := context.Background()
 	jobs := s.Client.KubeflowV1alpha2().MPIJobs(namespace)
 
@@ -176,14 +167,14 @@ func TestSaveUnderWriteLoadAndRestore(t *testing.T) {
 		t.Errorf("save left other files beside the snapshot: %v", entries)
 	}
 
-	dir := filepath.Join(shortDir(t), "restored")
+	dir := filepath.Join(inprocess.NewDataDir(t), "restored")
 	restoreStart := time.Now()
 	if _, err := run(t, "snapshot", "restore", file, "--data-dir", dir); err != nil {
 		t.Fatalf("snapshot restore: %v", err)
 	}
 	restoreTime := time.Since(restoreStart)
 
-	s2 := framework.StartOn(t, dir)
+	s2 := inprocess.StartOn(t, dir)
 	list, err := s2.Client.KubeflowV1alpha2().MPIJobs("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +242,7 @@ func TestSaveUnderWriteLoadAndRestore(t *testing.T) {
 // a damaged file; save fails cleanly on a path it cannot write or without a
 // server.
 func TestRefusals(t *testing.T) {
-	s := framework.Start(t)
+	s := inprocess.Start(t)
 	ctx := context.Background()
 	if _, err := s.Client.KubeflowV1alpha2().MPIJobs(namespace).Create(ctx, job("one", 1), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -287,8 +278,8 @@ func TestRefusals(t *testing.T) {
 	}
 
 	t.Run("restore into a non-empty dir", func(t *testing.T) {
-		dir := shortDir(t)
-		if err := os.WriteFile(filepath.Join(dir, "admin-token.csv"), []byte("x"), 0o600); err != nil {
+		dir := inprocess.NewDataDir(t)
+		if err := os.WriteFile(datadir.New(dir).AdminTokenFile(), []byte("x"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		before := listing(dir)
@@ -299,7 +290,7 @@ func TestRefusals(t *testing.T) {
 		}
 	})
 	t.Run("restore into a dir with etcd data", func(t *testing.T) {
-		dir := shortDir(t)
+		dir := inprocess.NewDataDir(t)
 		if err := os.MkdirAll(filepath.Join(dir, "etcd", "member"), 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -310,7 +301,7 @@ func TestRefusals(t *testing.T) {
 		}
 	})
 	t.Run("restore into a locked dir", func(t *testing.T) {
-		dir := shortDir(t)
+		dir := inprocess.NewDataDir(t)
 		lock, err := embeddedetcd.Lock(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -331,7 +322,7 @@ func TestRefusals(t *testing.T) {
 		if err := os.WriteFile(bad, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		dir := filepath.Join(shortDir(t), "new")
+		dir := filepath.Join(inprocess.NewDataDir(t), "new")
 		expectRefused(t, "is corrupted", "snapshot", "restore", bad, "--data-dir", dir)
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
 			t.Errorf("restore of a corrupted file created %s (stat: %v)", dir, err)
@@ -342,7 +333,7 @@ func TestRefusals(t *testing.T) {
 		if err := os.WriteFile(bad, good[:len(good)-1000], 0o600); err != nil {
 			t.Fatal(err)
 		}
-		dir := filepath.Join(shortDir(t), "new")
+		dir := filepath.Join(inprocess.NewDataDir(t), "new")
 		expectRefused(t, "not an etcd snapshot with its integrity hash", "snapshot", "restore", bad, "--data-dir", dir)
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
 			t.Errorf("restore of a truncated file created %s (stat: %v)", dir, err)
@@ -360,7 +351,7 @@ func TestRefusals(t *testing.T) {
 	t.Run("save over an existing snapshot keeps it whole on failure", func(t *testing.T) {
 		// No server on this data dir: the old file must stay as it was.
 		expectRefused(t, "no server with an embedded etcd runs on data dir",
-			"snapshot", "save", "--data-dir", shortDir(t), file)
+			"snapshot", "save", "--data-dir", inprocess.NewDataDir(t), file)
 		b, err := os.ReadFile(file)
 		if err != nil || !bytes.Equal(b, good) {
 			t.Errorf("a failed save changed %s (err %v)", file, err)
