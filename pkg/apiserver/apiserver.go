@@ -5,7 +5,6 @@ package apiserver
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -15,6 +14,7 @@ import (
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/pkg/encodedcache"
+	"github.com/mpijob/mpijob-apiserver/pkg/filters"
 	mpijobstorage "github.com/mpijob/mpijob-apiserver/pkg/registry/mpijob"
 )
 
@@ -85,16 +85,14 @@ func (c CompletedConfig) New() (*Server, error) {
 	return &Server{GenericAPIServer: generic}, nil
 }
 
-// wrapHandlerChain puts the MPIJob-specific filters between the generic
-// handler chain (authentication, authorization, audit, limits) and the API
-// handlers, and drains bodies the chain refused unread.
+// wrapHandlerChain puts the MPIJob filters into the generic handler chain.
 func (c CompletedConfig) wrapHandlerChain(mpijobs *mpijobstorage.REST) {
-	build := c.GenericConfig.BuildHandlerChainFunc
-	get := func(ctx context.Context, name string) (runtime.Object, error) {
-		return mpijobs.Get(ctx, name, &metav1.GetOptions{})
-	}
-	maxBody := c.GenericConfig.MaxRequestBodyBytes
-	c.GenericConfig.BuildHandlerChainFunc = func(apiHandler http.Handler, cfg *genericapiserver.Config) http.Handler {
-		return withUnreadBodyDrained(build(withReplicaMapStrategicMerge(apiHandler, get, maxBody), cfg))
-	}
+	c.GenericConfig.BuildHandlerChainFunc = filters.BuildHandlerChain(c.GenericConfig.BuildHandlerChainFunc,
+		filters.MPIJobs{
+			Get: func(ctx context.Context, name string) (runtime.Object, error) {
+				return mpijobs.Get(ctx, name, &metav1.GetOptions{})
+			},
+			Convertor:  Scheme,
+			Serializer: Codecs,
+		})
 }

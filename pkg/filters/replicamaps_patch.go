@@ -1,4 +1,20 @@
-package apiserver
+/*
+Copyright The mpijob-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package filters
 
 import (
 	"bytes"
@@ -54,9 +70,18 @@ var replicaMaps = []struct {
 	{[]string{"status", "replicaStatuses"}, v1alpha2.ReplicaStatus{}},
 }
 
-type objectGetter func(ctx context.Context, name string) (runtime.Object, error)
+// MPIJobs is what the strategic merge filter needs from the server.
+type MPIJobs struct {
+	// Get reads the stored MPIJob name in the namespace of ctx.
+	Get func(ctx context.Context, name string) (runtime.Object, error)
+	// Convertor converts what Get returns to v1alpha2, the version the
+	// patch is merged in.
+	Convertor runtime.ObjectConvertor
+	// Serializer encodes the Status of a patch the filter refuses.
+	Serializer runtime.NegotiatedSerializer
+}
 
-func withReplicaMapStrategicMerge(next http.Handler, get objectGetter, maxBodyBytes int64) http.Handler {
+func withReplicaMapStrategicMerge(next http.Handler, mpijobs MPIJobs, maxBodyBytes int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if !isMPIJobStrategicMergePatch(req) {
 			next.ServeHTTP(w, req)
@@ -77,15 +102,15 @@ func withReplicaMapStrategicMerge(next http.Handler, get objectGetter, maxBodyBy
 		info, _ := genericapirequest.RequestInfoFrom(req.Context())
 		_, clientPrecondition, _ := nestedString(patch, "metadata", "resourceVersion")
 		for attempt := 1; ; attempt++ {
-			current, err := get(genericapirequest.WithNamespace(req.Context(), info.Namespace), info.Name)
+			current, err := mpijobs.Get(genericapirequest.WithNamespace(req.Context(), info.Namespace), info.Name)
 			if err != nil {
 				// Not found and the like: the handler gives its usual answer.
 				serveWithBody(next, w, req, body)
 				return
 			}
-			rewritten, err := mergeReplicaMaps(patch, current, !clientPrecondition)
+			rewritten, err := mergeReplicaMaps(patch, current, mpijobs.Convertor, !clientPrecondition)
 			if err != nil {
-				responsewriters.ErrorNegotiated(apierrors.NewBadRequest(err.Error()), Codecs,
+				responsewriters.ErrorNegotiated(apierrors.NewBadRequest(err.Error()), mpijobs.Serializer,
 					v1alpha2.SchemeGroupVersion, w, req)
 				return
 			}
@@ -140,8 +165,9 @@ func descendsIntoReplicaMap(patch map[string]interface{}) bool {
 // mergeReplicaMaps returns the patch with every replica map merged into
 // current's and marked for replacement, and current's resourceVersion as a
 // precondition when withPrecondition is set.
-func mergeReplicaMaps(patch map[string]interface{}, current runtime.Object, withPrecondition bool) ([]byte, error) {
-	versioned, err := Scheme.ConvertToVersion(current, v1alpha2.SchemeGroupVersion)
+func mergeReplicaMaps(patch map[string]interface{}, current runtime.Object, convertor runtime.ObjectConvertor,
+	withPrecondition bool) ([]byte, error) {
+	versioned, err := convertor.ConvertToVersion(current, v1alpha2.SchemeGroupVersion)
 	if err != nil {
 		return nil, err
 	}

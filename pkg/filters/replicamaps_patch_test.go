@@ -1,4 +1,20 @@
-package apiserver_test
+/*
+Copyright The mpijob-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package filters_test
 
 import (
 	"context"
@@ -11,23 +27,24 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
+	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 // Strategic merge patches that step into spec.mpiReplicaSpecs or
 // status.replicaStatuses, which the library alone answers with a 500.
 func TestStrategicMergePatchThroughReplicaMaps(t *testing.T) {
-	s := framework.Start(t)
+	s := inprocess.Start(t)
 	ctx := context.Background()
 	jobs := s.Client.KubeflowV1alpha2().MPIJobs("ns")
 	create := func(t *testing.T, name string) *v1alpha2.MPIJob {
 		t.Helper()
-		worker := framework.ReplicaSpec(ptr.To[int32](2))
+		worker := harness.ReplicaSpec(ptr.To[int32](2))
 		worker.Template.Spec.Containers[0].Args = []string{"--keep"}
 		job, err := jobs.Create(ctx, &v1alpha2.MPIJob{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: v1alpha2.MPIJobSpec{MPIReplicaSpecs: map[v1alpha2.MPIReplicaType]*v1alpha2.ReplicaSpec{
-				v1alpha2.MPIReplicaTypeLauncher: framework.ReplicaSpec(nil),
+				v1alpha2.MPIReplicaTypeLauncher: harness.ReplicaSpec(nil),
 				v1alpha2.MPIReplicaTypeWorker:   worker,
 			}},
 		}, metav1.CreateOptions{})
