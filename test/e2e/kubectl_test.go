@@ -5,7 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os/exec"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -76,9 +77,9 @@ func TestKubectlGet(t *testing.T) {
 
 	t.Run("default namespace of the kubeconfig", func(t *testing.T) {
 		// The admin kubeconfig's context has namespace default: nothing there.
-		out, errOut, err := s.run("", "get", "mj")
-		if err != nil || strings.TrimSpace(out) != "" || !strings.Contains(errOut, "No resources found in default namespace") {
-			t.Errorf("kubectl get mj: err %v, stdout %q, stderr %q; want no resources in default", err, out, errOut)
+		r := s.run("", "get", "mj")
+		if r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != "" || !strings.Contains(r.Stderr, "No resources found in default namespace") {
+			t.Errorf("%s\nwant no resources in default", r)
 		}
 	})
 
@@ -98,7 +99,7 @@ func TestKubectlGet(t *testing.T) {
 
 	t.Run("yaml", func(t *testing.T) {
 		o := yamlToObj(t, []byte(s.kubectl(t, "get", "mpijob", seedName, "-n", seedNS, "-o", "yaml")))
-		exampleItem := get(decodeJSON(t, readRepoFile(t, seedExample)), "items", 0).(obj)
+		exampleItem := get(seedList(t), "items", 0).(obj)
 		if o["apiVersion"] != apiVersion || o["kind"] != "MPIJob" {
 			t.Errorf("apiVersion/kind = %v/%v", o["apiVersion"], o["kind"])
 		}
@@ -207,10 +208,16 @@ func TestKubectlWatch(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, kubectlPath, s.kubectlArgs([]string{"get", "mj", "-n", ns, "-w", "--output-watch-events"})...)
-	cmd.Env = kubectlEnv()
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
+	cmd := s.kc.Command(ctx, "get", "mj", "-n", ns, "-w", "--output-watch-events")
+	// A file, so that a failure can show what kubectl said while it runs.
+	stderrFile := filepath.Join(t.TempDir(), "stderr")
+	errOut, err := os.Create(stderrFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errOut.Close()
+	cmd.Stderr = errOut
+	stderr := func() string { data, _ := os.ReadFile(stderrFile); return string(data) }
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +253,7 @@ func TestKubectlWatch(t *testing.T) {
 			select {
 			case l, ok := <-lines:
 				if !ok {
-					t.Fatalf("kubectl get -w ended; printed %q, stderr %q", seen, stderr.String())
+					t.Fatalf("kubectl get -w ended; printed %q, stderr %q", seen, stderr())
 				}
 				f := strings.Fields(l)
 				seen = append(seen, f)
@@ -254,7 +261,7 @@ func TestKubectlWatch(t *testing.T) {
 					return f
 				}
 			case <-timeout:
-				t.Fatalf("no line about %s from kubectl get -w within 30s; printed %q, stderr %q", name, seen, stderr.String())
+				t.Fatalf("no line about %s from kubectl get -w within 30s; printed %q, stderr %q", name, seen, stderr())
 			}
 		}
 	}
@@ -396,11 +403,11 @@ func TestKubectlApplyServerSide(t *testing.T) {
 		// OpenAPI v3 nor the v2 schema; it warns and falls back to a JSON
 		// merge patch, whose lists differ from the served ones by the
 		// defaulted `resources: {}`), a kubectl limitation, not a write.
-		out, errOut, err := s.run(csa.yaml(), "apply", "-f", "-")
-		if err != nil || !strings.Contains(out, "mpijob.kubeflow.org/csa ") {
-			t.Fatalf("repeated apply: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+		r := s.run(csa.yaml(), "apply", "-f", "-")
+		if r.ExitCode != 0 || !strings.Contains(r.Stdout, "mpijob.kubeflow.org/csa ") {
+			t.Fatalf("repeated apply: %s", r)
 		}
-		t.Logf("repeated client-side apply printed %q, stderr %q", strings.TrimSpace(out), strings.TrimSpace(errOut))
+		t.Logf("repeated client-side apply printed %q, stderr %q", strings.TrimSpace(r.Stdout), strings.TrimSpace(r.Stderr))
 		if after := state(); after != before {
 			t.Errorf("a repeated apply of the same manifest changed replicas/generation/resourceVersion from %s to %s", before, after)
 		}
@@ -455,10 +462,10 @@ func TestKubectlPatch(t *testing.T) {
 		// Through mpiReplicaSpecs (a map of replica specs): containers merge
 		// by name, so the worker keeps its resources; a JSON merge patch
 		// would have replaced the whole list.
-		out, errOut, err := s.run("", "patch", "mj", "p", "-n", ns, "--type=strategic", "-p",
+		r := s.run("", "patch", "mj", "p", "-n", ns, "--type=strategic", "-p",
 			`{"spec":{"mpiReplicaSpecs":{"Worker":{"template":{"spec":{"containers":[{"name":"mpi","image":"e2e.example/worker:2"}]}}}}}}`)
-		if err != nil {
-			t.Fatalf("kubectl patch --type=strategic through spec.mpiReplicaSpecs: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+		if r.ExitCode != 0 {
+			t.Fatalf("kubectl patch --type=strategic through spec.mpiReplicaSpecs: %s", r)
 		}
 		c := jp(".spec.mpiReplicaSpecs.Worker.template.spec.containers[*].name") + " " +
 			jp(".spec.mpiReplicaSpecs.Worker.template.spec.containers[0].image") + " " +

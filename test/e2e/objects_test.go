@@ -3,14 +3,14 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 const (
@@ -115,13 +115,14 @@ func yamlToObj(t *testing.T, data []byte) obj {
 	return decodeJSON(t, j)
 }
 
-func readRepoFile(t *testing.T, rel string) []byte {
+// repoPath is a path of the repository, from its root.
+func repoPath(t *testing.T, rel string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot, rel))
+	p, err := harness.RepoPath(rel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return data
+	return p
 }
 
 // get walks a path of keys (and, for lists, int indexes) through a decoded object.

@@ -4,14 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 const (
@@ -39,12 +38,16 @@ func seeded(t *testing.T) {
 
 func createSeed() error {
 	s := shared
-	out, errOut, err := s.run("", "create", "-f", filepath.Join(repoRoot, seedManifest))
+	manifest, err := harness.RepoPath(seedManifest)
 	if err != nil {
-		return fmt.Errorf("kubectl create -f %s: %v: %s", seedManifest, err, errOut)
+		return err
 	}
-	if want := "mpijob.kubeflow.org/mpi-test created"; strings.TrimSpace(out) != want {
-		return fmt.Errorf("kubectl create printed %q, want %q", out, want)
+	r := s.run("", "create", "-f", manifest)
+	if r.ExitCode != 0 {
+		return fmt.Errorf("%s", r)
+	}
+	if want := "mpijob.kubeflow.org/mpi-test created"; strings.TrimSpace(r.Stdout) != want {
+		return fmt.Errorf("kubectl create printed %q, want %q", r.Stdout, want)
 	}
 	code, cur, err := s.curlDo(curlReq{path: jobsPath(seedNS) + "/" + seedName})
 	if err != nil || code != http.StatusOK {
@@ -61,16 +64,8 @@ func createSeed() error {
 
 	// The body is the seed object with the example's status and the
 	// current resourceVersion.
-	manifest, err := readFile(seedManifest)
+	body, err := harness.SeedJob()
 	if err != nil {
-		return err
-	}
-	manifestJSON, err := utilyaml.ToJSON(manifest)
-	if err != nil {
-		return err
-	}
-	var body map[string]any
-	if err := json.Unmarshal(manifestJSON, &body); err != nil {
 		return err
 	}
 	example, err := seedExampleItem()
@@ -78,7 +73,7 @@ func createSeed() error {
 		return err
 	}
 	body["status"] = example["status"]
-	body["metadata"].(map[string]any)["resourceVersion"] = current.Metadata.ResourceVersion
+	body["metadata"].(obj)["resourceVersion"] = current.Metadata.ResourceVersion
 	data, _ := json.Marshal(body)
 	code, resp, err := s.curlDo(curlReq{method: http.MethodPut, path: jobsPath(seedNS) + "/" + seedName + "/status", body: data})
 	if err != nil {
@@ -91,24 +86,26 @@ func createSeed() error {
 	return nil
 }
 
-func readFile(rel string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(repoRoot, rel))
-}
-
-func seedExampleItem() (map[string]any, error) {
-	data, err := readFile(seedExample)
+func seedExampleItem() (obj, error) {
+	list, err := harness.SeedList()
 	if err != nil {
-		return nil, err
-	}
-	var list map[string]any
-	if err := json.Unmarshal(data, &list); err != nil {
 		return nil, err
 	}
 	items, _ := list["items"].([]any)
 	if len(items) != 1 {
 		return nil, fmt.Errorf("%s: want one item, have %d", seedExample, len(items))
 	}
-	return items[0].(map[string]any), nil
+	return items[0].(obj), nil
+}
+
+// seedList is the example list response of the original API page.
+func seedList(t *testing.T) obj {
+	t.Helper()
+	list, err := harness.SeedList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
 }
 
 // TestSeedRoundTrip is the acceptance path: the seed object created
@@ -117,7 +114,7 @@ func seedExampleItem() (map[string]any, error) {
 func TestSeedRoundTrip(t *testing.T) {
 	dumpOnFailure(t, shared)
 	seeded(t)
-	example := decodeJSON(t, readRepoFile(t, seedExample))
+	example := seedList(t)
 	exampleItem := get(example, "items", 0).(obj)
 	wantSpec := canonicalSpec(t, exampleItem["spec"].(obj))
 	wantStatus := exampleItem["status"]

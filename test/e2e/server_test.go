@@ -2,30 +2,32 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // TestStartup checks what the first start prints and writes.
 func TestStartup(t *testing.T) {
 	s := shared
-	t.Logf("cold start of the shared server (empty data dir) to /readyz: %s", s.readyAfter.Round(time.Millisecond))
-	out := s.stdout.String()
-	if want := "Admin kubeconfig: " + s.kubeconfig + "\n"; !strings.Contains(out, want) {
+	t.Logf("cold start of the shared server (empty data dir) to /readyz: %s", s.ReadyAfter.Round(time.Millisecond))
+	out, kubeconfig := s.Stdout(), s.Layout().AdminKubeconfig()
+	if want := "Admin kubeconfig: " + kubeconfig + "\n"; !strings.Contains(out, want) {
 		t.Errorf("stdout does not print %q:\n%s", want, out)
 	}
-	if want := "Try: kubectl --kubeconfig " + s.kubeconfig + " get mpijobs"; !strings.Contains(out, want) {
+	if want := "Try: kubectl --kubeconfig " + kubeconfig + " get mpijobs"; !strings.Contains(out, want) {
 		t.Errorf("stdout has no %q line:\n%s", want, out)
 	}
-	for path, mode := range map[string]os.FileMode{s.dataDir: 0o700, s.kubeconfig: 0o600} {
+	for path, mode := range map[string]os.FileMode{s.DataDir: 0o700, kubeconfig: 0o600} {
 		if fi, err := os.Stat(path); err != nil {
 			t.Error(err)
 		} else if fi.Mode().Perm() != mode {
@@ -101,7 +103,7 @@ func TestAuthAndHealth(t *testing.T) {
 		if got == "" {
 			t.Errorf("/version has no gitVersion: %s", body)
 		}
-		out, err := exec.Command(binPath, "--version").CombinedOutput()
+		out, err := exec.Command(s.Bin, "--version").CombinedOutput()
 		if err != nil {
 			t.Errorf("mpijob-apiserver --version: %v: %s", err, out)
 		}
@@ -124,32 +126,29 @@ func TestSecondServerOnSameDataDir(t *testing.T) {
 	s := shared
 	dumpOnFailure(t, s)
 	seeded(t)
-	kubeconfigBefore, err := os.ReadFile(s.kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, err := freePort()
+	kubeconfigBefore, err := os.ReadFile(s.Admin.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	second, err := launch(s.dataDir, port)
+	second, err := harness.LaunchServer(harness.ServerOptions{Name: "second", DataDir: s.DataDir, LogDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer second.kill()
+	defer func() { _ = second.Teardown() }()
 	select {
-	case <-second.exited:
+	case <-second.Done():
 	case <-time.After(20 * time.Second):
-		t.Fatalf("a second server on the same data dir still runs after 20s\n%s", tail(second.stderr.String(), 20))
+		t.Fatalf("a second server on the same data dir still runs after 20s\n%s", second.LogTail(20))
 	}
-	t.Logf("the second server exited after %s: %v", time.Since(start).Round(time.Millisecond), second.exitErr)
-	if second.cmd.ProcessState.ExitCode() == 0 {
+	_, exitErr := second.Exited()
+	t.Logf("the second server exited after %s: %v", time.Since(start).Round(time.Millisecond), exitErr)
+	if second.ExitCode() == 0 {
 		t.Errorf("the second server exited 0, want a failure")
 	}
-	msg := second.stderr.String() + second.stdout.String()
-	if !strings.Contains(msg, s.dataDir) || !strings.Contains(msg, "lock") || !strings.Contains(msg, strconv.Itoa(s.cmd.Process.Pid)) {
-		t.Errorf("the second server's message does not name the data dir, the lock and the holder (pid %d):\n%s", s.cmd.Process.Pid, msg)
+	msg := second.Output()
+	if !strings.Contains(msg, s.DataDir) || !strings.Contains(msg, "lock") || !strings.Contains(msg, strconv.Itoa(s.Pid())) {
+		t.Errorf("the second server's message does not name the data dir, the lock and the holder (pid %d):\n%s", s.Pid(), msg)
 	}
 	t.Logf("its message: %s", strings.TrimSpace(msg))
 
@@ -160,33 +159,23 @@ func TestSecondServerOnSameDataDir(t *testing.T) {
 	if got := names(s.kubectl(t, "get", "mj", "-n", seedNS, "-o", "name")); !slices.Equal(got, []string{seedName}) {
 		t.Errorf("the first server lists %q, want [%s]", got, seedName)
 	}
-	if after, _ := os.ReadFile(s.kubeconfig); !bytes.Equal(after, kubeconfigBefore) {
-		t.Errorf("the failed second start rewrote %s", s.kubeconfig)
+	if after, _ := os.ReadFile(s.Admin.Path); !bytes.Equal(after, kubeconfigBefore) {
+		t.Errorf("the failed second start rewrote %s", s.Admin.Path)
 	}
 }
 
 // TestRestartKeepsEverything stops a server with SIGTERM and starts it again
 // on the same data dir: every object, the token and the certificate survive.
 func TestRestartKeepsEverything(t *testing.T) {
-	dataDir, err := os.MkdirTemp("", "mje2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dataDir)
-	s, err := startServer(dataDir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { s.kill() }()
-	dumpOnFailure(t, s)
-	t.Logf("cold start (empty data dir) to /readyz: %s", s.readyAfter.Round(time.Millisecond))
+	s := driveForTest(t, harness.StartServerForTest(t, harness.ServerOptions{}))
+	t.Logf("cold start (empty data dir) to /readyz: %s", s.ReadyAfter.Round(time.Millisecond))
 
 	var all strings.Builder
 	for _, j := range []job{{name: "r1", ns: "e2e-r1", workers: 3}, {name: "r2", ns: "e2e-r1", slots: 2}, {name: "r3", ns: "e2e-r2", cleanPod: "All", labels: map[string]string{"keep": "yes"}}} {
 		all.WriteString("---\n" + j.yaml())
 	}
 	s.kubectlIn(t, all.String(), "create", "-f", "-")
-	s.kubectl(t, "create", "-f", filepath.Join(repoRoot, seedManifest))
+	s.kubectl(t, "create", "-f", repoPath(t, seedManifest))
 	s.kubectl(t, "patch", "mj", "r1", "-n", "e2e-r1", "--subresource=status", "--type=merge", "-p",
 		`{"status":{"conditions":[{"type":"Running","status":"True"}],"replicaStatuses":{"Worker":{"active":3}}}}`)
 	s.kubectl(t, "delete", "mj", "r2", "-n", "e2e-r1")
@@ -194,42 +183,41 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if len(before) != 3 {
 		t.Fatalf("want 3 objects before the restart, got %q", before)
 	}
-	kubeconfigBefore, err := os.ReadFile(s.kubeconfig)
+	kubeconfigBefore, err := os.ReadFile(s.Admin.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokenBefore, port := s.token, s.port
+	tokenBefore, firstStart := s.Admin.Token, s.ReadyAfter
 
-	exit, took, err := s.stop()
-	if err != nil {
-		t.Fatalf("SIGTERM: %v\n%s", err, tail(s.stderr.String(), 30))
+	begin := time.Now()
+	if err := s.Stop(); err != nil {
+		t.Fatalf("SIGTERM: %v\n%s", err, s.LogTail(30))
 	}
-	t.Logf("stopped by SIGTERM in %s", took.Round(time.Millisecond))
-	if exit != 0 {
+	t.Logf("stopped by SIGTERM in %s", time.Since(begin).Round(time.Millisecond))
+	if exit := s.ExitCode(); exit != 0 {
 		t.Errorf("exit code after SIGTERM = %d, want 0", exit)
 	}
-	log := s.stderr.String()
+	log := s.Log()
 	if !strings.Contains(log, etcdStopped) {
-		t.Errorf("the log does not say %q:\n%s", etcdStopped, tail(log, 30))
+		t.Errorf("the log does not say %q:\n%s", etcdStopped, harness.Tail(log, 30))
 	}
 	// The API server drains first, then etcd stops.
 	drained := strings.LastIndex(log, "Stopped listening on")
 	if drained < 0 || drained > strings.Index(log, etcdStopped) {
-		t.Errorf("want the API server to stop listening before etcd stops:\n%s", tail(log, 30))
+		t.Errorf("want the API server to stop listening before etcd stops:\n%s", harness.Tail(log, 30))
 	}
 
-	// The same command again, as a user would restart it.
-	first := s
-	s, err = startServer(dataDir, port)
-	if err != nil {
+	// The same command again (same flags, port and data dir), as a user
+	// would restart it.
+	if err := s.Restart(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	dumpOnFailure(t, s)
-	t.Logf("restart on the same data dir to /readyz: %s (first start %s)", s.readyAfter.Round(time.Millisecond), first.readyAfter.Round(time.Millisecond))
-	if s.token != tokenBefore {
+	s = driveForTest(t, s.Server)
+	t.Logf("restart on the same data dir to /readyz: %s (first start %s)", s.ReadyAfter.Round(time.Millisecond), firstStart.Round(time.Millisecond))
+	if s.Admin.Token != tokenBefore {
 		t.Errorf("the restart made a new admin token")
 	}
-	if after, _ := os.ReadFile(s.kubeconfig); !bytes.Equal(after, kubeconfigBefore) {
+	if after, _ := os.ReadFile(s.Admin.Path); !bytes.Equal(after, kubeconfigBefore) {
 		t.Errorf("the restart changed the admin kubeconfig (token, certificate or address)")
 	}
 	after := listAll(t, s)
@@ -252,8 +240,8 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if rows := table(s.kubectl(t, "get", "mj", "-n", seedNS)); len(rows) != 2 || rows[1][0] != seedName {
 		t.Errorf("kubectl get mj -n %s after the restart: %q", seedNS, rows)
 	}
-	if exit, _, err := s.stop(); err != nil || exit != 0 {
-		t.Errorf("stopping the restarted server: exit %d, %v", exit, err)
+	if err := s.Stop(); err != nil || s.ExitCode() != 0 {
+		t.Errorf("stopping the restarted server: exit %d, %v", s.ExitCode(), err)
 	}
 }
 
