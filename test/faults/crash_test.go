@@ -145,10 +145,8 @@ func checkSent(got *v1alpha2.MPIJob) error {
 // round without one. Every 201 is stored exactly once and intact; a create
 // without an answer may or may not be stored; nothing else is.
 func TestCrashSafetyEmbeddedEtcd(t *testing.T) {
-	dir := dataDir(t)
-	srv := start(t, dir)
-	dumpOnFailure(t, srv)
-	t.Logf("cold start to /readyz: %s", srv.readyAfter.Round(time.Millisecond))
+	srv := start(t)
+	t.Logf("cold start to /readyz: %s", srv.ReadyAfter.Round(time.Millisecond))
 
 	var (
 		mu   sync.Mutex
@@ -176,6 +174,7 @@ func TestCrashSafetyEmbeddedEtcd(t *testing.T) {
 			stopping atomic.Bool
 			killOnce sync.Once
 			killed   = make(chan struct{})
+			killErr  error // written before killed is closed
 			wg       sync.WaitGroup
 		)
 		client := srv.client
@@ -210,7 +209,7 @@ func TestCrashSafetyEmbeddedEtcd(t *testing.T) {
 							// No new creates; the other clients' creates
 							// are in flight when the SIGKILL lands.
 							stopping.Store(true)
-							srv.kill9()
+							killErr = srv.Kill()
 							close(killed)
 						})
 					}
@@ -221,6 +220,9 @@ func TestCrashSafetyEmbeddedEtcd(t *testing.T) {
 		if kill {
 			select {
 			case <-killed:
+				if killErr != nil {
+					t.Fatalf("round %d: kill -9: %v", round, killErr)
+				}
 			default:
 				t.Fatalf("round %d: only %d acknowledged creates of %d, the kill never came", round, acks.Load(), budget)
 			}
@@ -259,10 +261,13 @@ func TestCrashSafetyEmbeddedEtcd(t *testing.T) {
 		t.Logf("round %d: kill -9 after %d acks; %d creates sent: %d acknowledged, %d without an answer, %d refused; %d more found the port closed",
 			round, crashAcksPerKill, sent, roundAcks, roundAmb, roundRef, roundUnreached)
 
-		srv = start(t, dir)
-		dumpOnFailure(t, srv)
-		restartTimes = append(restartTimes, srv.readyAfter)
-		t.Logf("restart %d: exec to /readyz %s", round+1, srv.readyAfter.Round(time.Millisecond))
+		// The same command on the same data dir and port.
+		if err := srv.Restart(context.Background()); err != nil {
+			t.Fatalf("restart %d: %v", round+1, err)
+		}
+		srv = withAdmin(t, srv.Server)
+		restartTimes = append(restartTimes, srv.ReadyAfter)
+		t.Logf("restart %d: exec to /readyz %s", round+1, srv.ReadyAfter.Round(time.Millisecond))
 		verifyStore(t, srv, recs)
 	}
 	// The final round's state, read once more, then a summary.
@@ -383,7 +388,7 @@ func verifyStore(t *testing.T, srv *server, recs []*createRec) {
 
 	// The same from etcd itself: one key per listed object, each value
 	// decodes as a whole MPIJob of that name and uid.
-	etcd, err := clientv3.New(clientv3.Config{Endpoints: []string{"unix://" + srv.dataDir + "/etcd-client.sock"}, DialTimeout: 10 * time.Second})
+	etcd, err := clientv3.New(clientv3.Config{Endpoints: []string{srv.Layout().EtcdClientURL()}, DialTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("connecting to the embedded etcd: %v", err)
 	}

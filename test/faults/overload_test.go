@@ -225,7 +225,7 @@ func (s *server) request(method, path, token string, body []byte) *http.Request 
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, s.url()+path, rd)
+	req, err := http.NewRequest(method, s.URL+path, rd)
 	if err != nil {
 		panic(err)
 	}
@@ -244,9 +244,8 @@ func (s *server) request(method, path, token string, body []byte) *http.Request 
 // 5xx; the refused creates are not stored, the accepted ones are; the admin
 // (system:masters) is never limited; the server stays healthy.
 func TestOverloadMaxInFlight(t *testing.T) {
-	srv := start(t, dataDir(t), "--token-auth-file", tokenFile(t),
+	srv := start(t, "--token-auth-file="+tokenFile(t),
 		"--max-requests-inflight=5", "--max-mutating-requests-inflight=2")
-	dumpOnFailure(t, srv)
 	user, err := clientset.NewForConfig(srv.userConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -399,8 +398,7 @@ func TestOverloadMaxInFlight(t *testing.T) {
 // bound, and the reading watcher sees every ADDED event, in order, once,
 // within a bound of its create.
 func TestSlowWatchReader(t *testing.T) {
-	srv := start(t, dataDir(t), "--token-auth-file", tokenFile(t))
-	dumpOnFailure(t, srv)
+	srv := start(t, "--token-auth-file="+tokenFile(t))
 	user, err := clientset.NewForConfig(srv.userConfig())
 	if err != nil {
 		t.Fatal(err)

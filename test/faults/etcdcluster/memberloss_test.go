@@ -18,7 +18,7 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	informers "github.com/mpijob/mpijob-apiserver/pkg/generated/informers/externalversions"
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 const namespace = "faults"
@@ -59,9 +59,9 @@ func (l *eventLog) snapshot() []write {
 // on replica A must see every write made through replica B, in order, with
 // no gaps and no duplicates.
 func TestEtcdMemberAndLeaderLoss(t *testing.T) {
-	members := startCluster(t, 3)
-	a := startReplica(t, members)
-	b := startReplica(t, members)
+	members := harness.StartEtcdClusterForTest(t, 3, harness.EtcdOptions{})
+	a := startReplica(t, "replica-a", members)
+	b := startReplica(t, "replica-b", members)
 
 	seen := &eventLog{}
 	factory := informers.NewSharedInformerFactoryWithOptions(a.client, 0, informers.WithNamespace(namespace))
@@ -129,12 +129,16 @@ func TestEtcdMemberAndLeaderLoss(t *testing.T) {
 			victim = (victim + 1) % len(members)
 		}
 		killedAt := time.Now()
-		members[victim].kill()
-		t.Logf("killed the %s %s", fault, members[victim].name)
+		if err := members[victim].Kill(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("killed the %s %s", fault, members[victim].Name)
 		time.Sleep(5 * time.Second)
-		members[victim].start(t)
-		waitFor(t, 30*time.Second, members[victim].name+" rejoined", func() bool { return clusterHealthy(members) })
-		t.Logf("%s %s rejoined %s after the kill", fault, members[victim].name, time.Since(killedAt).Round(time.Millisecond))
+		if err := members[victim].Restart(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, members[victim].Name+" rejoined", func() bool { return clusterHealthy(members) })
+		t.Logf("%s %s rejoined %s after the kill", fault, members[victim].Name, time.Since(killedAt).Round(time.Millisecond))
 	}
 	time.Sleep(3 * time.Second)
 	close(done)
@@ -224,8 +228,8 @@ func newJob(name string) *v1alpha2.MPIJob {
 	return &v1alpha2.MPIJob{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1alpha2.MPIJobSpec{MPIReplicaSpecs: map[v1alpha2.MPIReplicaType]*v1alpha2.ReplicaSpec{
-			v1alpha2.MPIReplicaTypeLauncher: framework.ReplicaSpec(nil),
-			v1alpha2.MPIReplicaTypeWorker:   framework.ReplicaSpec(ptr.To[int32](2)),
+			v1alpha2.MPIReplicaTypeLauncher: harness.ReplicaSpec(nil),
+			v1alpha2.MPIReplicaTypeWorker:   harness.ReplicaSpec(ptr.To[int32](2)),
 		}},
 	}
 }

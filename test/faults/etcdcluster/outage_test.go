@@ -4,7 +4,6 @@ package etcdcluster
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	informers "github.com/mpijob/mpijob-apiserver/pkg/generated/informers/externalversions"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // TestTotalEtcdOutage stops every etcd member for 30 s under a server run
@@ -25,8 +25,8 @@ import (
 // to the true state.
 func TestTotalEtcdOutage(t *testing.T) {
 	const requestTimeout = 10 * time.Second
-	members := startCluster(t, 3)
-	r := startReplica(t, members, "--request-timeout="+requestTimeout.String())
+	members := harness.StartEtcdClusterForTest(t, 3, harness.EtcdOptions{})
+	r := startReplica(t, "replica", members, "--request-timeout="+requestTimeout.String())
 	jobs := r.client.KubeflowV1alpha2().MPIJobs(namespace)
 	ctx := context.Background()
 	factory := informers.NewSharedInformerFactoryWithOptions(r.client, 0, informers.WithNamespace(namespace))
@@ -63,14 +63,19 @@ func TestTotalEtcdOutage(t *testing.T) {
 		}
 	}
 
+	hc, err := r.Admin.HTTPClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc.Timeout = 5 * time.Second
 	down := time.Now()
 	for _, m := range members {
-		m.kill()
+		if err := m.Kill(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	insecure := &http.Client{Timeout: 5 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	waitFor(t, 5*time.Second, "/readyz to fail", func() bool {
-		resp, err := insecure.Get(r.url + "/readyz")
+		resp, err := hc.Get(r.URL + "/readyz")
 		if err != nil {
 			return false
 		}
@@ -80,7 +85,7 @@ func TestTotalEtcdOutage(t *testing.T) {
 	t.Logf("/readyz failed %s after etcd went down", time.Since(down).Round(time.Millisecond))
 
 	start := time.Now()
-	_, err := jobs.List(ctx, metav1.ListOptions{})
+	_, err = jobs.List(ctx, metav1.ListOptions{})
 	took := time.Since(start)
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) || status.Status().Code < 500 {
@@ -93,8 +98,12 @@ func TestTotalEtcdOutage(t *testing.T) {
 
 	time.Sleep(time.Until(down.Add(30 * time.Second)))
 	back := time.Now()
+	// Every member at once, without waiting for each: one alone has no
+	// quorum and never becomes healthy.
 	for _, m := range members {
-		m.start(t)
+		if err := m.Process.Restart(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var recovered time.Duration
 	attempt := 0
