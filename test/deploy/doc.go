@@ -5,6 +5,7 @@
 // fit together, and runs hack/gen-certs.sh and checks its certificates and
 // Secrets with crypto/x509 and crypto/tls against those manifests.
 //
-// It needs kubectl (v1.32 with its built-in kustomize is enough) and openssl
-// for the certificate tests, which are skipped without it. No cluster.
+// It needs kubectl ($KUBECTL_BIN or the one on PATH; v1.32 with its built-in
+// kustomize is enough) and, for the certificate tests, openssl on PATH: a
+// missing tool fails the tests, it does not skip them. No cluster.
 package deploy

@@ -18,20 +18,25 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // runGenCerts runs hack/gen-certs.sh into dir with no cluster configured.
 func runGenCerts(t *testing.T, dir string) string {
 	t.Helper()
 	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not installed")
+		t.Fatalf("hack/gen-certs.sh makes the certificates with openssl, which is not on PATH: %v", err)
 	}
-	if _, err := exec.LookPath("kubectl"); err != nil {
-		t.Fatalf("kubectl is required: %v", err)
+	kubectl, err := harness.KubectlPath()
+	if err != nil {
+		t.Fatal(err)
 	}
 	cmd := exec.Command(filepath.Join(repoRoot(t), "hack", "gen-certs.sh"), dir)
 	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "HOME="+home, "KUBECONFIG="+filepath.Join(home, "no-such-kubeconfig"))
+	// The script finds kubectl on PATH: the one the tests use comes first.
+	cmd.Env = append(os.Environ(), "HOME="+home, "KUBECONFIG="+filepath.Join(home, "no-such-kubeconfig"),
+		"PATH="+filepath.Dir(kubectl)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

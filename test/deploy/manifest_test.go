@@ -3,10 +3,8 @@ package deploy
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/exec"
 	"path"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -19,6 +17,8 @@ import (
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // Names the manifests, the certificates and the script agree on.
@@ -43,12 +43,9 @@ var tlsSecrets = []string{servingSecret, etcdServerTLS, etcdPeerTLS, etcdClientT
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	root, err := harness.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("repository root not found at %s: %v", root, err)
 	}
 	return root
 }
@@ -79,9 +76,9 @@ var documentSeparator = regexp.MustCompile(`(?m)^---\s*$`)
 // render runs the real `kubectl kustomize` on a directory of the repository.
 func render(t *testing.T, dir string) *manifest {
 	t.Helper()
-	kubectl, err := exec.LookPath("kubectl")
+	kubectl, err := harness.KubectlPath()
 	if err != nil {
-		t.Fatalf("kubectl is required (it is /usr/bin/kubectl on this project's machines): %v", err)
+		t.Fatal(err)
 	}
 	cmd := exec.Command(kubectl, "kustomize", dir)
 	cmd.Dir = repoRoot(t)
