@@ -195,12 +195,8 @@ func TestAudit(t *testing.T) {
 	if statusErr != nil {
 		t.Fatalf("status update as alice with mpijob-admin: %v", statusErr)
 	}
-	if _, err := c.Kubectl(ctx, "alice", "get", "mpijobs", "-n", ns, "-o", "yaml"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Kubectl(ctx, "alice", "describe", "mpijob", "-n", ns, name); err != nil {
-		t.Fatal(err)
-	}
+	c.Kubectl("alice").Succeeds(t, "", "get", "mpijobs", "-n", ns, "-o", "yaml")
+	c.Kubectl("alice").Succeeds(t, "", "describe", "mpijob", "-n", ns, name)
 	if err := jobs.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mpijob/mpijob-apiserver/test/aggregated/cluster"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // Bounds of TestAvailability, from the issue.
@@ -77,11 +78,11 @@ func TestAvailability(t *testing.T) {
 	}
 	alice.Timeout = 2 * time.Minute
 	frontList := c.URL + "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs"
-	kubectlList := func() (string, error) {
-		return c.Kubectl(ctx, "alice", "get", "mpijobs", "-n", ns, "-o", "name")
+	kubectlList := func() harness.KubectlResult {
+		return c.Kubectl("alice").Run(ctx, "", "get", "mpijobs", "-n", ns, "-o", "name")
 	}
-	if out, err := kubectlList(); err != nil || strings.TrimSpace(out) != "mpijob.kubeflow.org/"+name {
-		t.Fatalf("kubectl get mpijobs before anything stops: %v\n%s", err, out)
+	if r := kubectlList(); r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != "mpijob.kubeflow.org/"+name {
+		t.Fatalf("kubectl get mpijobs before anything stops: %s", r)
 	}
 
 	t.Run("server stopped", func(t *testing.T) {
@@ -115,13 +116,13 @@ func TestAvailability(t *testing.T) {
 		} else {
 			t.Logf("GET through kube-apiserver with the APIService unavailable: %s", r)
 		}
-		out, err := kubectlList()
-		if err == nil {
-			t.Errorf("kubectl get mpijobs with the APIService unavailable succeeded:\n%s", out)
-		} else if msg := err.Error(); !strings.Contains(msg, "ServiceUnavailable") && !strings.Contains(msg, "503") {
-			t.Errorf("kubectl get mpijobs with the APIService unavailable: %v; want an error that says the service is unavailable (503)", err)
+		kr := kubectlList()
+		if kr.ExitCode == 0 {
+			t.Errorf("kubectl get mpijobs with the APIService unavailable succeeded:\n%s", kr.Stdout)
+		} else if !strings.Contains(kr.Stderr, "ServiceUnavailable") && !strings.Contains(kr.Stderr, "503") {
+			t.Errorf("kubectl get mpijobs with the APIService unavailable: %s\nwant an error that says the service is unavailable (503)", kr)
 		} else {
-			t.Logf("kubectl get mpijobs with the server stopped: %v", err)
+			t.Logf("kubectl get mpijobs with the server stopped: %s", strings.TrimSpace(kr.Stderr))
 		}
 
 		restarted := time.Now()
@@ -133,8 +134,8 @@ func TestAvailability(t *testing.T) {
 		} else {
 			t.Logf("server ready and APIService Available=True %s after the restart", took.Round(time.Millisecond))
 		}
-		if out, err := kubectlList(); err != nil || strings.TrimSpace(out) != "mpijob.kubeflow.org/"+name {
-			t.Errorf("kubectl get mpijobs after the restart: %v\n%s", err, out)
+		if r := kubectlList(); r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != "mpijob.kubeflow.org/"+name {
+			t.Errorf("kubectl get mpijobs after the restart: %s", r)
 		}
 	})
 	if t.Failed() {
@@ -142,8 +143,8 @@ func TestAvailability(t *testing.T) {
 	}
 
 	t.Run("etcd stopped", func(t *testing.T) {
-		pid := s.Proc.Pid()
-		plain := directClient(t, s, cluster.KeyPair{})
+		pid := s.Pid()
+		plain := directClient(t, s, harness.KeyPair{})
 		plain.Timeout = 30 * time.Second
 		if r := directDo(t, ctx, plain, http.MethodGet, s.URL+"/readyz", nil); r.Code != http.StatusOK {
 			t.Fatalf("/readyz before etcd stops: %s", r)
@@ -169,26 +170,26 @@ func TestAvailability(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		took := time.Since(stopped)
-		t.Logf("/readyz %d %s after etcd stopped: %s", readyz.Code, took.Round(time.Millisecond), failedLines(readyz.Body))
+		t.Logf("/readyz %d %s after etcd stopped: %s", readyz.Code, took.Round(time.Millisecond), failedLines(string(readyz.Body)))
 		if took > discoveryBound {
 			t.Errorf("/readyz failed only %s after etcd stopped, want within %s", took, discoveryBound)
 		}
-		if readyz.Code != http.StatusInternalServerError || !strings.Contains(failedLines(readyz.Body), "etcd") {
+		if readyz.Code != http.StatusInternalServerError || !strings.Contains(failedLines(string(readyz.Body)), "etcd") {
 			t.Errorf("/readyz with etcd down: %s, want 500 with a failed etcd check", readyz)
 		}
-		if r := directDo(t, ctx, plain, http.MethodGet, s.URL+"/livez?exclude=etcd", nil); r.Code != http.StatusOK || r.Body != "ok" {
+		if r := directDo(t, ctx, plain, http.MethodGet, s.URL+"/livez?exclude=etcd", nil); r.Code != http.StatusOK || string(r.Body) != "ok" {
 			t.Errorf("/livez?exclude=etcd with etcd down: %s, want 200 ok", r)
 		}
 		r := directDo(t, ctx, plain, http.MethodGet, s.URL+"/livez?verbose", nil)
-		t.Logf("/livez with etcd down: %d in %s: %s", r.Code, r.Elapsed.Round(time.Millisecond), failedLines(r.Body))
+		t.Logf("/livez with etcd down: %d in %s: %s", r.Code, r.Elapsed.Round(time.Millisecond), failedLines(string(r.Body)))
 
 		// Discovery through kube-apiserver, as kubectl and controllers do it.
 		begin := time.Now()
-		out, err := c.Kubectl(ctx, "alice", "api-resources", "--api-group=kubeflow.org", "-o", "name")
+		kr := c.Kubectl("alice").Run(ctx, "", "api-resources", "--api-group=kubeflow.org", "-o", "name")
 		took = time.Since(begin)
 		t.Logf("kubectl api-resources --api-group=kubeflow.org with etcd down: %s", took.Round(time.Millisecond))
-		if err != nil || strings.TrimSpace(out) != "mpijobs.kubeflow.org" {
-			t.Errorf("kubectl api-resources --api-group=kubeflow.org with etcd down: %v\n%s", err, out)
+		if kr.ExitCode != 0 || strings.TrimSpace(kr.Stdout) != "mpijobs.kubeflow.org" {
+			t.Errorf("kubectl api-resources --api-group=kubeflow.org with etcd down: %s", kr)
 		}
 		if took > discoveryBound {
 			t.Errorf("kubectl api-resources took %s with etcd down, want within %s", took, discoveryBound)
@@ -196,7 +197,7 @@ func TestAvailability(t *testing.T) {
 		r = directDo(t, ctx, alice, http.MethodGet, c.URL+"/apis/kubeflow.org/v1alpha2", nil)
 		t.Logf("GET /apis/kubeflow.org/v1alpha2 through kube-apiserver with etcd down: %d in %s", r.Code, r.Elapsed.Round(time.Millisecond))
 		var resources metav1.APIResourceList
-		if r.Code != http.StatusOK || json.Unmarshal([]byte(r.Body), &resources) != nil || len(resources.APIResources) == 0 ||
+		if r.Code != http.StatusOK || json.Unmarshal(r.Body, &resources) != nil || len(resources.APIResources) == 0 ||
 			resources.APIResources[0].Name != "mpijobs" {
 			t.Errorf("GET /apis/kubeflow.org/v1alpha2 through kube-apiserver with etcd down: %s, want the APIResourceList", r)
 		}
@@ -232,14 +233,13 @@ func TestAvailability(t *testing.T) {
 				attempts <- attempt{cl.who, r, err}
 			}()
 		}
-		var kubectlErr error
-		var kubectlOut string
+		var kubectlRes harness.KubectlResult
 		var kubectlTook time.Duration
 		kubectlDone := make(chan struct{})
 		go func() {
 			defer close(kubectlDone)
 			begin := time.Now()
-			kubectlOut, kubectlErr = kubectlList()
+			kubectlRes = kubectlList()
 			kubectlTook = time.Since(begin)
 		}()
 		var results []attempt
@@ -250,7 +250,8 @@ func TestAvailability(t *testing.T) {
 		for _, a := range results {
 			t.Logf("list through kube-apiserver as %s with etcd down: %s in %s (%v)", a.who, a.r, a.r.Elapsed.Round(time.Millisecond), a.err)
 		}
-		t.Logf("kubectl get mpijobs as alice with etcd down: %v in %s", kubectlErr, kubectlTook.Round(time.Millisecond))
+		t.Logf("kubectl get mpijobs as alice with etcd down: exit %d in %s: %s", kubectlRes.ExitCode, kubectlTook.Round(time.Millisecond),
+			strings.TrimSpace(kubectlRes.Stderr))
 
 		t.Run("list fails within the request timeout", func(t *testing.T) {
 			for _, a := range results {
@@ -262,8 +263,8 @@ func TestAvailability(t *testing.T) {
 						a.who, a.r.Elapsed, availabilityRequestTimeout, requestSlack)
 				}
 			}
-			if kubectlErr == nil {
-				t.Errorf("kubectl get mpijobs with etcd down succeeded:\n%s", kubectlOut)
+			if kubectlRes.ExitCode == 0 {
+				t.Errorf("kubectl get mpijobs with etcd down succeeded:\n%s", kubectlRes.Stdout)
 			}
 			if kubectlTook > availabilityRequestTimeout+requestSlack {
 				t.Errorf("kubectl get mpijobs took %s with etcd down, want within --request-timeout=%s + %s", kubectlTook,
@@ -283,13 +284,13 @@ func TestAvailability(t *testing.T) {
 		t.Run("list failure is a Status", func(t *testing.T) {
 			for _, a := range results {
 				var st metav1.Status
-				if a.err != nil || a.r.Code < 500 || json.Unmarshal([]byte(a.r.Body), &st) != nil || st.Status != metav1.StatusFailure ||
+				if a.err != nil || a.r.Code < 500 || json.Unmarshal(a.r.Body, &st) != nil || st.Status != metav1.StatusFailure ||
 					int(st.Code) != a.r.Code || st.Reason == "" || st.Message == "" {
 					t.Errorf("list through kube-apiserver as %s with etcd down: %s (%v), want a 5xx Status", a.who, a.r, a.err)
 				}
 			}
-			if kubectlErr != nil && strings.Contains(kubectlErr.Error(), "ServiceUnavailable") {
-				t.Errorf("kubectl get mpijobs with etcd down: %v; want the server's timeout, not the aggregator's unavailable-service error", kubectlErr)
+			if kubectlRes.ExitCode != 0 && strings.Contains(kubectlRes.Stderr, "ServiceUnavailable") {
+				t.Errorf("kubectl get mpijobs with etcd down: %s\nwant the server's timeout, not the aggregator's unavailable-service error", kubectlRes)
 			}
 		})
 
@@ -300,7 +301,7 @@ func TestAvailability(t *testing.T) {
 
 		// etcd back: the same server process serves again.
 		restarted := time.Now()
-		if err := s.Etcd.Restart(ctx, c.Bins.Etcd); err != nil {
+		if err := s.Etcd.Restart(ctx); err != nil {
 			t.Fatal(err)
 		}
 		var last directResult
@@ -327,11 +328,11 @@ func TestAvailability(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		t.Logf("/readyz ok %s after etcd restarted", time.Since(restarted).Round(time.Millisecond))
-		if out, err := kubectlList(); err != nil || strings.TrimSpace(out) != "mpijob.kubeflow.org/"+name {
-			t.Errorf("kubectl get mpijobs after etcd restarted: %v\n%s", err, out)
+		if r := kubectlList(); r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != "mpijob.kubeflow.org/"+name {
+			t.Errorf("kubectl get mpijobs after etcd restarted: %s", r)
 		}
-		if exited, err := s.Proc.Exited(); exited || s.Proc.Pid() != pid {
-			t.Errorf("the server restarted or exited (%v) while etcd was down: pid %d, was %d", err, s.Proc.Pid(), pid)
+		if exited, err := s.Exited(); exited || s.Pid() != pid {
+			t.Errorf("the server restarted or exited (%v) while etcd was down: pid %d, was %d", err, s.Pid(), pid)
 		}
 	})
 }

@@ -62,8 +62,8 @@ func TestControllerManager(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.Kubectl(ctx, "alice", "get", "mpijobs", "-n", "kube-test"); err != nil {
-		t.Errorf("alice with view in kube-test: %v", err)
+	if r := c.Kubectl("alice").Run(ctx, "", "get", "mpijobs", "-n", "kube-test"); r.ExitCode != 0 {
+		t.Errorf("alice with view in kube-test: %s", r)
 	}
 
 	seed, err := os.ReadFile("../../artifacts/mpijobs/mpi-test.yaml")
@@ -72,9 +72,7 @@ func TestControllerManager(t *testing.T) {
 	}
 	for _, ns := range []string{"kube-test", "doomed"} {
 		obj := strings.Replace(string(seed), "namespace: kube-test", "namespace: "+ns, 1)
-		if _, err := c.KubectlStdin(ctx, cluster.Admin, strings.NewReader(obj), "create", "-f", "-"); err != nil {
-			t.Fatal(err)
-		}
+		c.Kubectl(cluster.Admin).Succeeds(t, obj, "create", "-f", "-")
 	}
 
 	start := time.Now()

@@ -3,9 +3,6 @@ package aggregated
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mpijob/mpijob-apiserver/test/aggregated/cluster"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // TestDirect calls our server directly, as the aggregator and as intruders
@@ -55,7 +53,7 @@ func TestDirect(t *testing.T) {
 	}
 	list := s.URL + "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs"
 
-	plain := directClient(t, s, cluster.KeyPair{})
+	plain := directClient(t, s, harness.KeyPair{})
 	asProxy := directClient(t, s, c.PKI.FrontProxyClient)
 
 	t.Run("token", func(t *testing.T) {
@@ -69,26 +67,26 @@ func TestDirect(t *testing.T) {
 			{"alice's token, bound to mpijob-view", c.Users["alice"].Token, http.StatusOK, ""},
 			{"bob's token, no binding", c.Users["bob"].Token, http.StatusForbidden, "bob"},
 		} {
-			r := directDo(t, ctx, plain, http.MethodGet, list, map[string][]string{"Authorization": {"Bearer " + tc.token}})
+			r := directDo(t, ctx, plain, http.MethodGet, list, map[string]string{"Authorization": "Bearer " + tc.token})
 			directExpect(t, tc.name, r, tc.want, tc.asUser)
 		}
 		// RBAC may allow alice here, yet the list must not hold a bad
 		// token's request either: 401 comes before authorization.
-		r := directDo(t, ctx, plain, http.MethodGet, list, map[string][]string{
-			"Authorization": {"Bearer not-a-token"}, "X-Remote-User": {"alice"}})
+		r := directDo(t, ctx, plain, http.MethodGet, list, map[string]string{
+			"Authorization": "Bearer not-a-token", "X-Remote-User": "alice"})
 		directExpect(t, "unknown token with forged X-Remote-User", r, http.StatusUnauthorized, "")
 	})
 
 	t.Run("front proxy", func(t *testing.T) {
-		intruderCN, err := c.PKI.FrontProxyCA.Issue("intruder", cluster.CertSpec{CommonName: "intruder", Client: true})
+		intruderCN, err := c.PKI.FrontProxyCA.Issue("intruder", harness.CertSpec{CommonName: "intruder", Client: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		otherCA, err := cluster.NewCA(t.TempDir(), "other-ca")
+		otherCA, err := harness.NewCA(t.TempDir(), "other-ca")
 		if err != nil {
 			t.Fatal(err)
 		}
-		otherCAProxyCN, err := otherCA.Issue("front-proxy-client", cluster.CertSpec{CommonName: cluster.FrontProxyClientCN, Client: true})
+		otherCAProxyCN, err := otherCA.Issue("front-proxy-client", harness.CertSpec{CommonName: cluster.FrontProxyClientCN, Client: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,13 +95,13 @@ func TestDirect(t *testing.T) {
 		// is not among the CAs the server names in its CertificateRequest;
 		// an attacker would.
 		wrongCA := directForcedCertClient(t, s, otherCAProxyCN)
-		as := func(user string, groups ...string) map[string][]string {
-			return map[string][]string{"X-Remote-User": {user}, "X-Remote-Group": groups}
+		as := func(user, group string) map[string]string {
+			return map[string]string{"X-Remote-User": user, "X-Remote-Group": group}
 		}
 		for _, tc := range []struct {
 			name   string
 			client *http.Client
-			hdr    map[string][]string
+			hdr    map[string]string
 			want   int
 			asUser string
 		}{
@@ -124,7 +122,7 @@ func TestDirect(t *testing.T) {
 	t.Run("always-allow paths", func(t *testing.T) {
 		for _, path := range []string{"/livez", "/readyz", "/healthz"} {
 			r := directDo(t, ctx, plain, http.MethodGet, s.URL+path, nil)
-			if r.Code != http.StatusOK || r.Body != "ok" {
+			if r.Code != http.StatusOK || string(r.Body) != "ok" {
 				t.Errorf("anonymous GET %s = %s, want 200 ok", path, r)
 			}
 		}
@@ -136,41 +134,23 @@ func TestDirect(t *testing.T) {
 		}
 		// The same discovery path as an authenticated user (system:discovery).
 		r := directDo(t, ctx, asProxy, http.MethodGet, s.URL+"/apis/kubeflow.org/v1alpha2", directAsUser("bob"))
-		if r.Code != http.StatusOK || !strings.Contains(r.Body, `"mpijobs"`) {
+		if r.Code != http.StatusOK || !strings.Contains(string(r.Body), `"mpijobs"`) {
 			t.Errorf("GET /apis/kubeflow.org/v1alpha2 as bob through the front-proxy certificate = %s, want 200 with mpijobs", r)
 		}
 	})
 }
 
-func directAsUser(user string) map[string][]string {
-	return map[string][]string{"X-Remote-User": {user}, "X-Remote-Group": {"system:authenticated"}}
+func directAsUser(user string) map[string]string {
+	return map[string]string{"X-Remote-User": user, "X-Remote-Group": "system:authenticated"}
 }
 
-// directResult is a response read in full.
+// directResult is a response read in full, and how long it took.
 type directResult struct {
-	Code    int
-	Body    string
+	harness.Response
 	Elapsed time.Duration
 }
 
-func (r directResult) String() string {
-	b := strings.TrimSpace(r.Body)
-	if len(b) > 600 {
-		b = b[:600] + "…"
-	}
-	return fmt.Sprintf("%d %s", r.Code, b)
-}
-
-// status decodes the body as a metav1.Status (nil when it is not one).
-func (r directResult) status() *metav1.Status {
-	var st metav1.Status
-	if err := json.Unmarshal([]byte(r.Body), &st); err != nil || st.Kind != "Status" {
-		return nil
-	}
-	return &st
-}
-
-func directClient(t *testing.T, s *cluster.Server, kp cluster.KeyPair) *http.Client {
+func directClient(t *testing.T, s *cluster.Server, kp harness.KeyPair) *http.Client {
 	t.Helper()
 	hc, err := s.HTTPClient(kp)
 	if err != nil {
@@ -182,13 +162,13 @@ func directClient(t *testing.T, s *cluster.Server, kp cluster.KeyPair) *http.Cli
 
 // directForcedCertClient is directClient that presents kp whatever CAs the
 // server says it accepts.
-func directForcedCertClient(t *testing.T, s *cluster.Server, kp cluster.KeyPair) *http.Client {
+func directForcedCertClient(t *testing.T, s *cluster.Server, kp harness.KeyPair) *http.Client {
 	t.Helper()
-	tc, err := cluster.TLSClientConfig(s.ServingCA, cluster.KeyPair{})
+	tc, err := harness.TLSClientConfig(s.ServingCA, harness.KeyPair{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := tls.LoadX509KeyPair(kp.CertFile, kp.KeyFile)
+	cert, err := kp.TLSCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,32 +178,18 @@ func directForcedCertClient(t *testing.T, s *cluster.Server, kp cluster.KeyPair)
 	return hc
 }
 
-// directTry sends one request and reads the response.
-func directTry(ctx context.Context, hc *http.Client, method, url string, hdr map[string][]string) (directResult, error) {
-	req, err := http.NewRequestWithContext(ctx, method, url, nil)
-	if err != nil {
-		return directResult{}, err
-	}
-	for k, vs := range hdr {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
+// directTry sends one request with the headers hdr and reads the response.
+func directTry(ctx context.Context, hc *http.Client, method, url string, hdr map[string]string) (directResult, error) {
 	start := time.Now()
-	resp, err := hc.Do(req)
-	if err != nil {
-		return directResult{Elapsed: time.Since(start)}, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return directResult{Code: resp.StatusCode, Body: string(body), Elapsed: time.Since(start)}, err
+	r, err := harness.Send(ctx, hc, harness.Request{Method: method, URL: url, Header: hdr})
+	return directResult{Response: r, Elapsed: time.Since(start)}, err
 }
 
-func directDo(t *testing.T, ctx context.Context, hc *http.Client, method, url string, hdr map[string][]string) directResult {
+func directDo(t *testing.T, ctx context.Context, hc *http.Client, method, url string, hdr map[string]string) directResult {
 	t.Helper()
 	r, err := directTry(ctx, hc, method, url, hdr)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		t.Fatal(err)
 	}
 	return r
 }
@@ -235,9 +201,9 @@ func directExpect(t *testing.T, name string, r directResult, want int, asUser st
 	switch {
 	case r.Code != want:
 		t.Errorf("%s: %s, want %d", name, r, want)
-	case want == http.StatusForbidden && asUser != "" && !strings.Contains(r.Body, `User \"`+asUser+`\" cannot`):
+	case want == http.StatusForbidden && asUser != "" && !strings.Contains(string(r.Body), `User \"`+asUser+`\" cannot`):
 		t.Errorf("%s: %s, want a 403 for user %q", name, r, asUser)
-	case want == http.StatusUnauthorized && (r.status() == nil || r.status().Reason != metav1.StatusReasonUnauthorized):
+	case want == http.StatusUnauthorized && (r.Status == nil || r.Status.Reason != metav1.StatusReasonUnauthorized):
 		t.Errorf("%s: %s, want a Status with reason Unauthorized", name, r)
 	}
 }

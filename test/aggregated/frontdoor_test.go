@@ -18,6 +18,7 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/test/aggregated/cluster"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // TestFrontDoor: a cluster user (alice, bound to the shipped mpijob-edit in
@@ -42,8 +43,8 @@ func TestFrontDoor(t *testing.T) {
 		t.Fatal(err)
 	}
 	jobs := admin.KubeflowV1alpha2().MPIJobs(ns)
-	kubectl := func(stdin string, args ...string) cluster.KubectlResult {
-		return e.RunKubectl(ctx, "alice", stdin, args...)
+	kubectl := func(stdin string, args ...string) harness.KubectlResult {
+		return e.Kubectl("alice").Run(ctx, stdin, args...)
 	}
 
 	t.Run("explain", func(t *testing.T) {
@@ -135,7 +136,7 @@ func TestFrontDoor(t *testing.T) {
 	t.Run("watch", func(t *testing.T) {
 		wctx, stop := context.WithTimeout(ctx, time.Minute)
 		defer stop()
-		cmd := e.KubectlCmd(wctx, "alice", "get", "mpijobs", "-n", ns, "-w", "--output-watch-events")
+		cmd := e.Kubectl("alice").Command(wctx, "get", "mpijobs", "-n", ns, "-w", "--output-watch-events")
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -176,7 +177,7 @@ func TestFrontDoor(t *testing.T) {
 		// The initial list shows as ADDED; once it is there, the watch
 		// continues from the list's resourceVersion and misses nothing.
 		next("ADDED mpi-test")
-		if r := kubectl(cluster.MPIJobJSON(ns, "w1", 1), "create", "-f", "-"); r.ExitCode != 0 {
+		if r := kubectl(harness.MPIJobJSON(ns, "w1", 1), "create", "-f", "-"); r.ExitCode != 0 {
 			t.Fatalf("create w1: %s", r)
 		}
 		next("ADDED w1")
@@ -312,30 +313,28 @@ spec:
 	t.Run("raw HTTP", func(t *testing.T) {
 		// As curl would: the cluster CA, and a bearer token or a client
 		// certificate, nothing else.
-		tc, err := cluster.TLSClientConfig(e.PKI.ClusterCA, cluster.KeyPair{})
+		tc, err := harness.TLSClientConfig(e.PKI.ClusterCA, harness.KeyPair{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		plain := &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 30 * time.Second}
 		defer plain.CloseIdleConnections()
-		tcCert, err := cluster.TLSClientConfig(e.PKI.ClusterCA, e.PKI.Admin)
+		tcCert, err := harness.TLSClientConfig(e.PKI.ClusterCA, e.PKI.Admin)
 		if err != nil {
 			t.Fatal(err)
 		}
 		withCert := &http.Client{Transport: &http.Transport{TLSClientConfig: tcCert}, Timeout: 30 * time.Second}
 		defer withCert.CloseIdleConnections()
-		alice := []string{"Authorization", "Bearer " + e.Users["alice"].Token}
+		alice := e.Users["alice"].Token
 		base := e.URL + "/apis/kubeflow.org/v1alpha2"
 		coll := base + "/namespaces/" + ns + "/mpijobs"
-		do := func(hc *http.Client, method, url, body string, headers ...string) cluster.Response {
+		// asAlice sends r with alice's token.
+		asAlice := func(r harness.Request) harness.Response {
 			t.Helper()
-			r, err := cluster.Do(ctx, hc, method, url, "", body, headers...)
-			if err != nil {
-				t.Fatalf("%s %s: %v", method, url, err)
-			}
-			return r
+			r.Token = alice
+			return harness.SendForTest(t, plain, r)
 		}
-		wantStatus := func(what string, r cluster.Response, code int, reason metav1.StatusReason, message string) {
+		wantStatus := func(what string, r harness.Response, code int, reason metav1.StatusReason, message string) {
 			t.Helper()
 			if r.Code != code || r.Status == nil || r.Status.Reason != reason || r.Status.Code != int32(code) || r.Status.Message != message {
 				t.Errorf("%s: %s\nwant %d %s %q", what, r, code, reason, message)
@@ -343,7 +342,7 @@ spec:
 		}
 
 		// Discovery of the group version.
-		r := do(plain, http.MethodGet, base, "", alice...)
+		r := asAlice(harness.Request{URL: base})
 		var resources metav1.APIResourceList
 		if r.Code != http.StatusOK || json.Unmarshal(r.Body, &resources) != nil || resources.GroupVersion != "kubeflow.org/v1alpha2" {
 			t.Fatalf("GET %s: %s", base, r)
@@ -357,12 +356,12 @@ spec:
 		}
 
 		// List, as JSON and as a Table.
-		r = do(plain, http.MethodGet, coll, "", alice...)
+		r = asAlice(harness.Request{URL: coll})
 		var list v1alpha2.MPIJobList
 		if r.Code != http.StatusOK || json.Unmarshal(r.Body, &list) != nil || list.Kind != "MPIJobList" || len(list.Items) == 0 {
 			t.Fatalf("GET %s with alice's token: %s", coll, r)
 		}
-		r = do(plain, http.MethodGet, coll, "", append(alice, "Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")...)
+		r = asAlice(harness.Request{URL: coll, Accept: "application/json;as=Table;v=v1;g=meta.k8s.io"})
 		var table metav1.Table
 		if r.Code != http.StatusOK || json.Unmarshal(r.Body, &table) != nil || table.Kind != "Table" {
 			t.Fatalf("GET %s as a Table: %s", coll, r)
@@ -376,45 +375,45 @@ spec:
 		}
 
 		// Create, conflict, read, invalid, patch, delete.
-		r = do(plain, http.MethodPost, coll, cluster.MPIJobJSON(ns, "raw", 2), alice...)
+		r = asAlice(harness.Request{Method: http.MethodPost, URL: coll, Body: harness.MPIJobJSON(ns, "raw", 2)})
 		var created v1alpha2.MPIJob
 		if r.Code != http.StatusCreated || json.Unmarshal(r.Body, &created) != nil || created.UID == "" || created.Name != "raw" {
 			t.Fatalf("POST %s: %s, want 201 and the object", coll, r)
 		}
-		wantStatus("POST the same name again", do(plain, http.MethodPost, coll, cluster.MPIJobJSON(ns, "raw", 2), alice...),
+		wantStatus("POST the same name again", asAlice(harness.Request{Method: http.MethodPost, URL: coll, Body: harness.MPIJobJSON(ns, "raw", 2)}),
 			http.StatusConflict, metav1.StatusReasonAlreadyExists, `mpijobs.kubeflow.org "raw" already exists`)
-		wantStatus("GET a missing MPIJob", do(plain, http.MethodGet, coll+"/nope", "", alice...),
+		wantStatus("GET a missing MPIJob", asAlice(harness.Request{URL: coll + "/nope"}),
 			http.StatusNotFound, metav1.StatusReasonNotFound, `mpijobs.kubeflow.org "nope" not found`)
-		r = do(plain, http.MethodPost, coll, cluster.MPIJobJSON(ns, "zero", 0), alice...)
+		r = asAlice(harness.Request{Method: http.MethodPost, URL: coll, Body: harness.MPIJobJSON(ns, "zero", 0)})
 		if r.Code != http.StatusUnprocessableEntity || r.Status == nil || r.Status.Reason != metav1.StatusReasonInvalid ||
 			!strings.Contains(r.Status.Message, "spec.mpiReplicaSpecs[Worker].replicas") {
 			t.Errorf("POST an MPIJob with 0 workers: %s, want 422 Invalid about spec.mpiReplicaSpecs[Worker].replicas", r)
 		}
-		r, err = cluster.Do(ctx, plain, http.MethodPatch, coll+"/raw", "application/merge-patch+json",
-			`{"metadata":{"labels":{"team":"hpc"}}}`, alice...)
+		r, err = harness.Send(ctx, plain, harness.Request{Method: http.MethodPatch, URL: coll + "/raw", Token: alice,
+			ContentType: "application/merge-patch+json", Body: `{"metadata":{"labels":{"team":"hpc"}}}`})
 		var patched v1alpha2.MPIJob
 		if err != nil || r.Code != http.StatusOK || json.Unmarshal(r.Body, &patched) != nil || patched.Labels["team"] != "hpc" {
 			t.Errorf("PATCH (merge) %s/raw: %v %s", coll, err, r)
 		}
 		// A client certificate of the cluster CA (admin) works as well.
-		r = do(withCert, http.MethodGet, coll+"/raw", "")
+		r = harness.SendForTest(t, withCert, harness.Request{URL: coll + "/raw"})
 		if r.Code != http.StatusOK || !strings.Contains(string(r.Body), `"team":"hpc"`) {
 			t.Errorf("GET %s/raw with the admin client certificate: %s", coll, r)
 		}
-		r = do(plain, http.MethodDelete, coll+"/raw", "", alice...)
+		r = asAlice(harness.Request{Method: http.MethodDelete, URL: coll + "/raw"})
 		if r.Code != http.StatusOK {
 			t.Errorf("DELETE %s/raw: %s", coll, r)
 		}
-		wantStatus("GET the deleted MPIJob", do(plain, http.MethodGet, coll+"/raw", "", alice...),
+		wantStatus("GET the deleted MPIJob", asAlice(harness.Request{URL: coll + "/raw"}),
 			http.StatusNotFound, metav1.StatusReasonNotFound, `mpijobs.kubeflow.org "raw" not found`)
 
 		// kube-apiserver authenticates: a wrong token is 401, none is
 		// system:anonymous (403).
-		r = do(plain, http.MethodGet, coll, "", "Authorization", "Bearer wrong")
+		r = harness.SendForTest(t, plain, harness.Request{URL: coll, Token: "wrong"})
 		if r.Code != http.StatusUnauthorized || r.Status == nil || r.Status.Reason != metav1.StatusReasonUnauthorized {
 			t.Errorf("GET %s with a wrong token: %s, want 401 Unauthorized", coll, r)
 		}
-		wantStatus("GET without credentials", do(plain, http.MethodGet, coll, ""), http.StatusForbidden, metav1.StatusReasonForbidden,
+		wantStatus("GET without credentials", harness.SendForTest(t, plain, harness.Request{URL: coll}), http.StatusForbidden, metav1.StatusReasonForbidden,
 			`mpijobs.kubeflow.org is forbidden: User "system:anonymous" cannot list resource "mpijobs" in API group "kubeflow.org" in the namespace "fd"`)
 	})
 }

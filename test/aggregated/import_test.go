@@ -2,7 +2,7 @@ package aggregated
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/test/aggregated/cluster"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // TestImport: the README's migration procedure through a real cluster.
@@ -60,15 +61,15 @@ func TestImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := e.RunKubectl(ctx, cluster.Admin, strings.Replace(string(seed), "namespace: kube-test", "namespace: imp-a", 1), "create", "-f", "-"); r.ExitCode != 0 {
+	if r := e.Kubectl(cluster.Admin).Run(ctx, strings.Replace(string(seed), "namespace: kube-test", "namespace: imp-a", 1), "create", "-f", "-"); r.ExitCode != 0 {
 		t.Fatalf("kubectl create the seed: %s", r)
 	}
-	done := cluster.NewMPIJob("imp-a", "done", 4)
+	done := harness.NewMPIJob("imp-a", "done", 4)
 	done.Labels = map[string]string{"team": "hpc", "app": "resnet"}
 	done.Annotations = map[string]string{"example.com/owner": "alice"}
-	failed := cluster.NewMPIJob("imp-b", "failed", 2)
+	failed := harness.NewMPIJob("imp-b", "failed", 2)
 	failed.Annotations = map[string]string{"example.com/ticket": "42"}
-	for _, j := range []*v1alpha2.MPIJob{done, failed, cluster.NewMPIJob("imp-b", "fresh", 1)} {
+	for _, j := range []*v1alpha2.MPIJob{done, failed, harness.NewMPIJob("imp-b", "fresh", 1)} {
 		if _, err := admin.KubeflowV1alpha2().MPIJobs(j.Namespace).Create(ctx, j, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +117,7 @@ func TestImport(t *testing.T) {
 	keys := []string{"imp-a/done", "imp-a/mpi-test", "imp-b/failed", "imp-b/fresh"}
 
 	// Export, as the README says.
-	r := e.RunKubectl(ctx, cluster.Admin, "", "get", "mpijobs", "-A", "-o", "yaml")
+	r := e.Kubectl(cluster.Admin).Run(ctx, "", "get", "mpijobs", "-A", "-o", "yaml")
 	if r.ExitCode != 0 {
 		t.Fatalf("kubectl get mpijobs -A -o yaml: %s", r)
 	}
@@ -141,7 +142,7 @@ func TestImport(t *testing.T) {
 		}
 	}
 
-	if r := e.RunKubectl(ctx, cluster.Admin, "", "delete", "mpijobs", "--all", "-A"); r.ExitCode != 0 {
+	if r := e.Kubectl(cluster.Admin).Run(ctx, "", "delete", "mpijobs", "--all", "-A"); r.ExitCode != 0 {
 		t.Fatalf("kubectl delete mpijobs --all -A: %s", r)
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
@@ -199,7 +200,7 @@ func TestImport(t *testing.T) {
 			t.Errorf("import warned: %s", res.Stderr)
 		}
 		equalToExport(t)
-		if r := e.RunKubectl(ctx, "nobody", "", "get", "mpijobs", "-A"); r.ExitCode != 1 {
+		if r := e.Kubectl("nobody").Run(ctx, "", "get", "mpijobs", "-A"); r.ExitCode != 1 {
 			t.Errorf("nobody lists the imported MPIJobs: %s", r) // imports do not bypass RBAC
 		}
 	})
@@ -267,26 +268,31 @@ func TestImport(t *testing.T) {
 	})
 }
 
+// importResult is what one `mpijob-apiserver import` printed and how it
+// exited.
+type importResult struct {
+	Stdout, Stderr string
+	// ExitCode is -1 when it did not run or was killed (Err says why).
+	ExitCode int
+	Err      error
+}
+
+func (r importResult) String() string {
+	return fmt.Sprintf("exit %d (%v)\nstdout:\n%s\nstderr:\n%s", r.ExitCode, r.Err, r.Stdout, r.Stderr)
+}
+
 // runImport runs `mpijob-apiserver import -f file` with user's kubeconfig of
 // the cluster (the binary the harness runs as the server).
-func runImport(ctx context.Context, t *testing.T, e *cluster.Env, user, file string) cluster.KubectlResult {
+func runImport(ctx context.Context, t *testing.T, e *cluster.Env, user, file string) importResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, e.Bins.MPIJobAPIServer, "import", "-f", file, "--kubeconfig", e.Kubeconfig(user))
+	cmd := exec.CommandContext(ctx, e.Server.Bin, "import", "-f", file, "--kubeconfig", e.Kubeconfig(user))
 	cmd.Env = []string{"HOME=" + filepath.Join(e.Dir, "home"), "PATH=" + os.Getenv("PATH")}
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	res := cluster.KubectlResult{Stdout: stdout.String(), Stderr: stderr.String(), Err: err}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit) && exit.ExitCode() >= 0:
-		res.ExitCode = exit.ExitCode()
-	default:
-		res.ExitCode = -1
-	}
+	res := importResult{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: cmd.ProcessState.ExitCode(), Err: err}
 	t.Logf("import as %s: exit %d\n%s%s", user, res.ExitCode, res.Stdout, res.Stderr)
 	return res
 }

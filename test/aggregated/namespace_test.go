@@ -18,6 +18,7 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/test/aggregated/cluster"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // TestNamespace: in aggregated mode the server's own admission
@@ -41,27 +42,23 @@ func TestNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	post := func(ns, resource, name, query string) cluster.Response {
+	post := func(ns, resource, name, query string) harness.Response {
 		t.Helper()
 		url := e.URL + "/api/v1/namespaces/" + ns + "/" + resource
 		body := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q}}`, name)
 		if resource == "mpijobs" {
 			url = e.URL + "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs"
-			body = cluster.MPIJobJSON(ns, name, 1)
+			body = harness.MPIJobJSON(ns, name, 1)
 		}
 		if query != "" {
 			url += "?" + query
 		}
-		r, err := cluster.Do(ctx, hc, http.MethodPost, url, "", body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
+		return harness.SendForTest(t, hc, harness.Request{Method: http.MethodPost, URL: url, Body: body})
 	}
 	// sameRefusal compares an MPIJob's refusal with a ConfigMap's: code,
 	// reason, the message after the resource's own name, and details
 	// (other than kind and group).
-	sameRefusal := func(what string, mpijob, configmap cluster.Response, code int, reason metav1.StatusReason, message string) {
+	sameRefusal := func(what string, mpijob, configmap harness.Response, code int, reason metav1.StatusReason, message string) {
 		t.Helper()
 		m, c := mpijob.Status, configmap.Status
 		if c == nil || configmap.Code != code || c.Reason != reason || !strings.HasSuffix(c.Message, message) {
@@ -84,13 +81,13 @@ func TestNamespace(t *testing.T) {
 		sameRefusal("create", post(ns, "mpijobs", "x", ""), post(ns, "configmaps", "x", ""), http.StatusNotFound, metav1.StatusReasonNotFound, msg)
 		sameRefusal("create, dry run", post(ns, "mpijobs", "x", "dryRun=All"), post(ns, "configmaps", "x", "dryRun=All"),
 			http.StatusNotFound, metav1.StatusReasonNotFound, msg)
-		r := e.RunKubectl(ctx, cluster.Admin, cluster.MPIJobJSON(ns, "x", 1), "create", "-f", "-")
+		r := e.Kubectl(cluster.Admin).Run(ctx, harness.MPIJobJSON(ns, "x", 1), "create", "-f", "-")
 		want := `Error from server (NotFound): error when creating "STDIN": namespaces "nowhere" not found`
 		if r.ExitCode != 1 || strings.TrimSpace(r.Stderr) != want {
 			t.Errorf("kubectl create -n nowhere: %s\nwant exit 1 and %q", r, want)
 		}
 		// Server-side apply creates through a PATCH: refused the same way.
-		r = e.RunKubectl(ctx, cluster.Admin, cluster.MPIJobJSON(ns, "x", 1), "apply", "--server-side", "-f", "-")
+		r = e.Kubectl(cluster.Admin).Run(ctx, harness.MPIJobJSON(ns, "x", 1), "apply", "--server-side", "-f", "-")
 		if r.ExitCode != 1 || !strings.Contains(r.Stderr, msg) {
 			t.Errorf("kubectl apply --server-side -n nowhere: %s\nwant exit 1 and %q", r, msg)
 		}
@@ -107,7 +104,7 @@ func TestNamespace(t *testing.T) {
 		}
 		// An MPIJob with a finalizer nobody removes holds the namespace in
 		// Terminating for as long as the test needs.
-		held := cluster.NewMPIJob(ns, "held", 1)
+		held := harness.NewMPIJob(ns, "held", 1)
 		held.Finalizers = []string{"example.com/hold"}
 		if _, err := admin.KubeflowV1alpha2().MPIJobs(ns).Create(ctx, held, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -124,7 +121,7 @@ func TestNamespace(t *testing.T) {
 		msg := "unable to create new content in namespace ending because it is being terminated"
 		for _, res := range []string{"configmaps", "mpijobs"} {
 			start := time.Now()
-			var last cluster.Response
+			var last harness.Response
 			if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 				last = post(ns, res, "probe", "dryRun=All")
 				return last.Code != http.StatusCreated, nil
@@ -142,7 +139,7 @@ func TestNamespace(t *testing.T) {
 			mj.Status.Details.Causes[0].Type != corev1.NamespaceTerminatingCause || mj.Status.Details.Causes[0].Field != "metadata.namespace") {
 			t.Errorf("the MPIJob's refusal has no NamespaceTerminating cause: %s", mj)
 		}
-		r := e.RunKubectl(ctx, cluster.Admin, cluster.MPIJobJSON(ns, "late", 1), "create", "-f", "-")
+		r := e.Kubectl(cluster.Admin).Run(ctx, harness.MPIJobJSON(ns, "late", 1), "create", "-f", "-")
 		want := `Error from server (Forbidden): error when creating "STDIN": mpijobs.kubeflow.org "late" is forbidden: ` + msg
 		if r.ExitCode != 1 || strings.TrimSpace(r.Stderr) != want {
 			t.Errorf("kubectl create in a Terminating namespace: %s\nwant exit 1 and %q", r, want)
@@ -191,7 +188,7 @@ func TestNamespace(t *testing.T) {
 		}
 		// Gone now: a create is a 404 again. The server's informer may lag
 		// a moment behind the deletion (as kube-apiserver's does).
-		var last cluster.Response
+		var last harness.Response
 		if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 			last = post(ns, "mpijobs", "late", "dryRun=All")
 			return last.Code == http.StatusNotFound, nil
@@ -212,7 +209,7 @@ func TestNamespace(t *testing.T) {
 	configMaps := e.Client.CoreV1().ConfigMaps(ns)
 	newJob := func(name string) *v1alpha2.MPIJob {
 		t.Helper()
-		j, err := jobs.Create(ctx, cluster.NewMPIJob(ns, name, 1), metav1.CreateOptions{})
+		j, err := jobs.Create(ctx, harness.NewMPIJob(ns, name, 1), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,11 +234,8 @@ func TestNamespace(t *testing.T) {
 	t.Run("foreground deletion", func(t *testing.T) {
 		owner := newJob("fg")
 		newDependent("fg-launcher", owner, "example.com/slow")
-		r, err := cluster.Do(ctx, hc, http.MethodDelete, e.URL+"/apis/kubeflow.org/v1alpha2/namespaces/gc/mpijobs/fg", "",
-			`{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Foreground"}`)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := harness.SendForTest(t, hc, harness.Request{Method: http.MethodDelete, URL: e.URL + "/apis/kubeflow.org/v1alpha2/namespaces/gc/mpijobs/fg",
+			Body: `{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Foreground"}`})
 		var deleting v1alpha2.MPIJob
 		if r.Code != http.StatusOK || json.Unmarshal(r.Body, &deleting) != nil || deleting.DeletionTimestamp == nil ||
 			!slices.Equal(deleting.Finalizers, []string{metav1.FinalizerDeleteDependents}) {
@@ -266,7 +260,7 @@ func TestNamespace(t *testing.T) {
 		}
 		// kubectl's own way, which waits until the object is gone.
 		newDependent("fg2-launcher", newJob("fg2"))
-		kr := e.RunKubectl(ctx, cluster.Admin, "", "delete", "mpijob", "fg2", "-n", ns, "--cascade=foreground")
+		kr := e.Kubectl(cluster.Admin).Run(ctx, "", "delete", "mpijob", "fg2", "-n", ns, "--cascade=foreground")
 		if kr.ExitCode != 0 || !strings.Contains(kr.Stdout, `mpijob.kubeflow.org "fg2" deleted`) {
 			t.Errorf("kubectl delete --cascade=foreground: %s", kr)
 		}
@@ -282,7 +276,7 @@ func TestNamespace(t *testing.T) {
 
 	t.Run("orphan deletion", func(t *testing.T) {
 		newDependent("orph-launcher", newJob("orph"))
-		kr := e.RunKubectl(ctx, cluster.Admin, "", "delete", "mpijob", "orph", "-n", ns, "--cascade=orphan")
+		kr := e.Kubectl(cluster.Admin).Run(ctx, "", "delete", "mpijob", "orph", "-n", ns, "--cascade=orphan")
 		if kr.ExitCode != 0 || !strings.Contains(kr.Stdout, `mpijob.kubeflow.org "orph" deleted`) {
 			t.Errorf("kubectl delete --cascade=orphan: %s", kr)
 		}
@@ -301,7 +295,7 @@ func TestNamespace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		j := cluster.NewMPIJob(ns, "owned", 1)
+		j := harness.NewMPIJob(ns, "owned", 1)
 		j.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: owner.Name, UID: owner.UID}}
 		if _, err := jobs.Create(ctx, j, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)

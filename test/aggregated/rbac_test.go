@@ -18,6 +18,7 @@ import (
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	mpijobclient "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
 	"github.com/mpijob/mpijob-apiserver/test/aggregated/cluster"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // Users of TestRBAC besides alice and nobody: one for each shipped mpijob-*
@@ -53,7 +54,7 @@ func TestRBAC(t *testing.T) {
 		if err := e.CreateNamespace(ctx, ns); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := admin.KubeflowV1alpha2().MPIJobs(ns).Create(ctx, cluster.NewMPIJob(ns, "job-"+ns, 2), metav1.CreateOptions{}); err != nil {
+		if _, err := admin.KubeflowV1alpha2().MPIJobs(ns).Create(ctx, harness.NewMPIJob(ns, "job-"+ns, 2), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -91,11 +92,11 @@ func TestRBAC(t *testing.T) {
 
 	t.Run("alice in a", func(t *testing.T) {
 		jobs := clientFor("alice").KubeflowV1alpha2().MPIJobs("a")
-		r := e.RunKubectl(ctx, "alice", "", "get", "mpijobs", "-n", "a", "-o", "name")
+		r := e.Kubectl("alice").Run(ctx, "", "get", "mpijobs", "-n", "a", "-o", "name")
 		if r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != "mpijob.kubeflow.org/job-a" {
 			t.Errorf("alice: kubectl get mpijobs -n a: %s", r)
 		}
-		r = e.RunKubectl(ctx, "alice", cluster.MPIJobJSON("a", "by-alice", 1), "create", "-f", "-")
+		r = e.Kubectl("alice").Run(ctx, harness.MPIJobJSON("a", "by-alice", 1), "create", "-f", "-")
 		if r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != "mpijob.kubeflow.org/by-alice created" {
 			t.Errorf("alice: kubectl create -n a: %s", r)
 		}
@@ -109,7 +110,7 @@ func TestRBAC(t *testing.T) {
 			t.Fatalf("alice watches in a: %v", err)
 		}
 		defer w.Stop()
-		r = e.RunKubectl(ctx, "alice", "", "patch", "mpijob", "job-a", "-n", "a", "--type=merge", "-p", `{"metadata":{"labels":{"by":"alice"}}}`)
+		r = e.Kubectl("alice").Run(ctx, "", "patch", "mpijob", "job-a", "-n", "a", "--type=merge", "-p", `{"metadata":{"labels":{"by":"alice"}}}`)
 		if r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != "mpijob.kubeflow.org/job-a patched" {
 			t.Errorf("alice: kubectl patch -n a: %s", r)
 		}
@@ -138,7 +139,7 @@ func TestRBAC(t *testing.T) {
 		wantForbidden(t, "alice lists in b", err, "mpijobs.kubeflow.org is forbidden: "+forbidden("alice", "list", "b"))
 		_, err = alice.MPIJobs("b").Get(ctx, "job-b", metav1.GetOptions{})
 		wantForbidden(t, "alice gets in b", err, `mpijobs.kubeflow.org "job-b" is forbidden: `+forbidden("alice", "get", "b"))
-		_, err = alice.MPIJobs("b").Create(ctx, cluster.NewMPIJob("b", "by-alice", 1), metav1.CreateOptions{})
+		_, err = alice.MPIJobs("b").Create(ctx, harness.NewMPIJob("b", "by-alice", 1), metav1.CreateOptions{})
 		wantForbidden(t, "alice creates in b", err, "mpijobs.kubeflow.org is forbidden: "+forbidden("alice", "create", "b"))
 		_, err = alice.MPIJobs("b").Patch(ctx, "job-b", types.MergePatchType, []byte(`{"metadata":{"labels":{"by":"alice"}}}`), metav1.PatchOptions{})
 		wantForbidden(t, "alice patches in b", err, `mpijobs.kubeflow.org "job-b" is forbidden: `+forbidden("alice", "patch", "b"))
@@ -152,7 +153,7 @@ func TestRBAC(t *testing.T) {
 		wantForbidden(t, "alice watches cluster-wide", err, "mpijobs.kubeflow.org is forbidden: "+forbidden("alice", "watch", ""))
 
 		for _, args := range [][]string{{"get", "mpijobs", "-n", "b"}, {"get", "mpijobs", "-A"}} {
-			r := e.RunKubectl(ctx, "alice", "", args...)
+			r := e.Kubectl("alice").Run(ctx, "", args...)
 			verbScope := forbidden("alice", "list", "b")
 			if slices.Contains(args, "-A") {
 				verbScope = forbidden("alice", "list", "")
@@ -179,15 +180,15 @@ func TestRBAC(t *testing.T) {
 		}
 		_, err := jobs.MPIJobs("a").Get(ctx, "job-a", metav1.GetOptions{})
 		wantForbidden(t, "nobody gets job-a", err, `mpijobs.kubeflow.org "job-a" is forbidden: `+forbidden("nobody", "get", "a"))
-		_, err = jobs.MPIJobs("a").Create(ctx, cluster.NewMPIJob("a", "by-nobody", 1), metav1.CreateOptions{})
+		_, err = jobs.MPIJobs("a").Create(ctx, harness.NewMPIJob("a", "by-nobody", 1), metav1.CreateOptions{})
 		wantForbidden(t, "nobody creates in a", err, "mpijobs.kubeflow.org is forbidden: "+forbidden("nobody", "create", "a"))
 		// Discovery is for everyone authenticated: nobody sees that the API
 		// exists, and nothing in it.
-		r := e.RunKubectl(ctx, "nobody", "", "api-resources", "--api-group=kubeflow.org", "-o", "name")
+		r := e.Kubectl("nobody").Run(ctx, "", "api-resources", "--api-group=kubeflow.org", "-o", "name")
 		if r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != "mpijobs.kubeflow.org" {
 			t.Errorf("nobody: kubectl api-resources --api-group=kubeflow.org: %s", r)
 		}
-		r = e.RunKubectl(ctx, "nobody", "", "get", "mpijobs", "-n", "a")
+		r = e.Kubectl("nobody").Run(ctx, "", "get", "mpijobs", "-n", "a")
 		if r.ExitCode != 1 || !strings.Contains(r.Stderr, "Error from server (Forbidden)") {
 			t.Errorf("nobody: kubectl get mpijobs -n a: %s", r)
 		}
@@ -202,7 +203,7 @@ func TestRBAC(t *testing.T) {
 		}
 		// Objects the user's writes act on, labelled for deletecollection.
 		for _, name := range []string{user + "-obj", user + "-del", user + "-coll"} {
-			j := cluster.NewMPIJob(ns, name, 1)
+			j := harness.NewMPIJob(ns, name, 1)
 			j.Labels = map[string]string{"coll": name}
 			if _, err := admin.KubeflowV1alpha2().MPIJobs(ns).Create(ctx, j, metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
@@ -236,7 +237,7 @@ func TestRBAC(t *testing.T) {
 					Name(obj).SubResource("status").Do(ctx).Error()
 			}},
 			{"create", "mpijobs", writes, func() error {
-				_, err := jobs.Create(ctx, cluster.NewMPIJob(ns, user+"-new", 1), metav1.CreateOptions{})
+				_, err := jobs.Create(ctx, harness.NewMPIJob(ns, user+"-new", 1), metav1.CreateOptions{})
 				return err
 			}},
 			{"update", "mpijobs", writes, func() error {
@@ -293,12 +294,12 @@ func TestRBAC(t *testing.T) {
 		}
 		// kubectl auth can-i agrees (kube-apiserver's view of the same RBAC).
 		for verb, want := range map[string]bool{"list": true, "create": writes} {
-			r := e.RunKubectl(ctx, user, "", "auth", "can-i", verb, "mpijobs.kubeflow.org", "-n", ns)
+			r := e.Kubectl(user).Run(ctx, "", "auth", "can-i", verb, "mpijobs.kubeflow.org", "-n", ns)
 			if got := strings.TrimSpace(r.Stdout); got != map[bool]string{true: "yes", false: "no"}[want] {
 				t.Errorf("%s: kubectl auth can-i %s mpijobs.kubeflow.org -n %s: %s", user, verb, ns, r)
 			}
 		}
-		r := e.RunKubectl(ctx, user, "", "auth", "can-i", "update", "mpijobs.kubeflow.org", "--subresource=status", "-n", ns)
+		r := e.Kubectl(user).Run(ctx, "", "auth", "can-i", "update", "mpijobs.kubeflow.org", "--subresource=status", "-n", ns)
 		if got := strings.TrimSpace(r.Stdout); got != map[bool]string{true: "yes", false: "no"}[statusWrites] {
 			t.Errorf("%s: kubectl auth can-i update mpijobs --subresource=status: %s", user, r)
 		}

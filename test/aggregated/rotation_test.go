@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/mpijob/mpijob-apiserver/test/aggregated/cluster"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // rotationTimeout bounds how long a rotated CA may take to apply: the file
@@ -40,7 +41,7 @@ func TestRotation(t *testing.T) {
 	}
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "client-ca.crt")
-	caA, err := cluster.NewCA(dir, "client-ca-a")
+	caA, err := harness.NewCA(dir, "client-ca-a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := c.StartServerForTest(t, cluster.ServerOptions{ExtraArgs: []string{"--client-ca-file=" + caFile}})
-	pid := s.Proc.Pid()
+	pid := s.Pid()
 	const ns = "rotation"
 	if err := c.CreateNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
@@ -64,16 +65,16 @@ func TestRotation(t *testing.T) {
 	// carol's certificate from ca; it is presented whatever CAs the server
 	// advertises, so that a refusal is the server's and not Go's TLS client
 	// keeping it back.
-	carol := func(t *testing.T, ca *cluster.CA) *http.Client {
+	carol := func(t *testing.T, ca *harness.CA) *http.Client {
 		t.Helper()
-		kp, err := ca.Issue("carol-"+ca.Name, cluster.CertSpec{CommonName: "carol", Client: true})
+		kp, err := ca.Issue("carol-"+ca.Name, harness.CertSpec{CommonName: "carol", Client: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return directForcedCertClient(t, s, kp)
 	}
 	// waitCode polls until GET url gives want, and returns how long it took.
-	waitCode := func(t *testing.T, what string, hc *http.Client, url string, hdr map[string][]string, want int) time.Duration {
+	waitCode := func(t *testing.T, what string, hc *http.Client, url string, hdr map[string]string, want int) time.Duration {
 		t.Helper()
 		start := time.Now()
 		var last directResult
@@ -94,7 +95,7 @@ func TestRotation(t *testing.T) {
 		directExpect(t, "carol from CA a, bound", directDo(t, ctx, withA, http.MethodGet, list, nil), http.StatusOK, "")
 		directExpect(t, "carol from CA a, not bound", directDo(t, ctx, withA, http.MethodGet, elsewhere, nil), http.StatusForbidden, "carol")
 
-		caB, err := cluster.NewCA(dir, "client-ca-b")
+		caB, err := harness.NewCA(dir, "client-ca-b")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +117,7 @@ func TestRotation(t *testing.T) {
 		directExpect(t, "carol from CA b, not bound", directDo(t, ctx, withB, http.MethodGet, elsewhere, nil), http.StatusForbidden, "carol")
 
 		// The same file rewritten in place.
-		caC, err := cluster.NewCA(dir, "client-ca-c")
+		caC, err := harness.NewCA(dir, "client-ca-c")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,15 +133,15 @@ func TestRotation(t *testing.T) {
 	})
 
 	t.Run("front-proxy CA in extension-apiserver-authentication", func(t *testing.T) {
-		fp2, err := cluster.NewCA(dir, "front-proxy-ca-2")
+		fp2, err := harness.NewCA(dir, "front-proxy-ca-2")
 		if err != nil {
 			t.Fatal(err)
 		}
-		proxy2, err := fp2.Issue("front-proxy-client-2", cluster.CertSpec{CommonName: cluster.FrontProxyClientCN, Client: true})
+		proxy2, err := fp2.Issue("front-proxy-client-2", harness.CertSpec{CommonName: cluster.FrontProxyClientCN, Client: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		intruder2, err := fp2.Issue("intruder-2", cluster.CertSpec{CommonName: "intruder", Client: true})
+		intruder2, err := fp2.Issue("intruder-2", harness.CertSpec{CommonName: "intruder", Client: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +153,7 @@ func TestRotation(t *testing.T) {
 		directExpect(t, "alice through front-proxy CA 2 before it is published", directDo(t, ctx, asProxy2, http.MethodGet, list, alice), http.StatusUnauthorized, "")
 		// The ConfigMap's own front-proxy CA, with a CN that
 		// requestheader-allowed-names does not list.
-		intruder, err := c.PKI.FrontProxyCA.Issue("intruder-1", cluster.CertSpec{CommonName: "intruder", Client: true})
+		intruder, err := c.PKI.FrontProxyCA.Issue("intruder-1", harness.CertSpec{CommonName: "intruder", Client: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,13 +173,13 @@ func TestRotation(t *testing.T) {
 		t.Logf("front-proxy CA 2 refused %s after it left the ConfigMap", took.Round(time.Millisecond))
 		directExpect(t, "alice through the first front-proxy CA, at the end", directDo(t, ctx, asProxy, http.MethodGet, list, alice), http.StatusOK, "")
 		// And through kube-apiserver, as users do.
-		if out, err := c.Kubectl(ctx, "alice", "get", "mpijobs", "-n", ns); err != nil {
-			t.Errorf("kubectl get mpijobs as alice: %v\n%s", err, out)
+		if r := c.Kubectl("alice").Run(ctx, "", "get", "mpijobs", "-n", ns); r.ExitCode != 0 {
+			t.Errorf("%s", r)
 		}
 	})
 
-	if exited, err := s.Proc.Exited(); exited || s.Proc.Pid() != pid {
-		t.Errorf("the server restarted or exited (%v): pid %d, was %d", err, s.Proc.Pid(), pid)
+	if exited, err := s.Exited(); exited || s.Pid() != pid {
+		t.Errorf("the server restarted or exited (%v): pid %d, was %d", err, s.Pid(), pid)
 	}
 }
 

@@ -1,6 +1,7 @@
 // Tests behind a real kube-apiserver v1.37.2. Run test/aggregated/build.sh
-// and `make build` first (or set KUBE_APISERVER_BIN, KUBECTL_BIN, ETCD_BIN,
-// MPIJOB_APISERVER_BIN); the harness is in ./cluster.
+// first (or set KUBE_APISERVER_BIN, KUBECTL_BIN); our server and etcd are the
+// project's test harness's (test/harness: built on first use unless
+// MPIJOB_APISERVER_BIN and ETCD_BIN name them). The cluster is in ./cluster.
 package aggregated
 
 import (
@@ -17,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mpijob/mpijob-apiserver/test/aggregated/cluster"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 const kubeVersion = "v1.37.2"
@@ -33,56 +35,53 @@ func TestKubeAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]string{"/readyz": "ok", "/livez": "ok"} {
-		if code, body := get(t, hc, c.URL+path); code != http.StatusOK || body != want {
-			t.Errorf("GET %s = %d %q, want 200 %q", path, code, body, want)
+		if r := harness.SendForTest(t, hc, harness.Request{URL: c.URL + path}); r.Code != http.StatusOK || string(r.Body) != want {
+			t.Errorf("%s, want 200 %q", r, want)
 		}
 	}
-	_, body := get(t, hc, c.URL+"/version")
+	r := harness.SendForTest(t, hc, harness.Request{URL: c.URL + "/version"})
 	var v struct{ GitVersion string }
-	if err := json.Unmarshal([]byte(body), &v); err != nil || v.GitVersion != kubeVersion {
-		t.Errorf("/version = %s (%v), want gitVersion %s", body, err, kubeVersion)
+	if err := json.Unmarshal(r.Body, &v); err != nil || v.GitVersion != kubeVersion {
+		t.Errorf("%s (%v), want gitVersion %s", r, err, kubeVersion)
 	}
 
 	// kubectl version: both sides v1.37.2, so no skew warning.
-	cmd := c.KubectlCmd(ctx, cluster.Admin, "version", "-o", "json")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kubectl version: %v: %s", err, stderr.String())
+	kr := c.Kubectl(cluster.Admin).Run(ctx, "", "version", "-o", "json")
+	if kr.ExitCode != 0 {
+		t.Fatalf("%s", kr)
 	}
 	var versions struct {
 		ClientVersion struct{ GitVersion string }
 		ServerVersion struct{ GitVersion string }
 	}
-	if err := json.Unmarshal(out, &versions); err != nil {
-		t.Fatalf("kubectl version -o json: %v\n%s", err, out)
+	if err := json.Unmarshal([]byte(kr.Stdout), &versions); err != nil {
+		t.Fatalf("kubectl version -o json: %v\n%s", err, kr.Stdout)
 	}
 	if versions.ClientVersion.GitVersion != kubeVersion || versions.ServerVersion.GitVersion != kubeVersion {
 		t.Errorf("kubectl version: client %s, server %s; want %s for both", versions.ClientVersion.GitVersion,
 			versions.ServerVersion.GitVersion, kubeVersion)
 	}
-	if strings.Contains(stderr.String(), "WARNING") {
-		t.Errorf("kubectl version warns: %s", stderr.String())
+	if strings.Contains(kr.Stderr, "WARNING") {
+		t.Errorf("kubectl version warns: %s", kr.Stderr)
 	}
 
 	// Each kubeconfig authenticates as its user; RBAC gives nobody nothing.
 	for _, user := range []string{cluster.Admin, "alice", "bob", "nobody", cluster.ServerUser} {
-		out, err := c.Kubectl(ctx, user, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
-		if err != nil {
-			t.Errorf("whoami as %s: %v", user, err)
+		kr := c.Kubectl(user).Run(ctx, "", "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+		if kr.ExitCode != 0 {
+			t.Errorf("whoami as %s: %s", user, kr)
 			continue
 		}
-		if out != user {
-			t.Errorf("kubeconfig of %s authenticates as %q", user, out)
+		if kr.Stdout != user {
+			t.Errorf("kubeconfig of %s authenticates as %q", user, kr.Stdout)
 		}
 	}
-	if _, err := c.Kubectl(ctx, "nobody", "get", "namespaces"); err == nil || !strings.Contains(err.Error(), "Forbidden") {
-		t.Errorf("nobody listing namespaces: %v, want Forbidden", err)
+	if kr := c.Kubectl("nobody").Run(ctx, "", "get", "namespaces"); kr.ExitCode == 0 || !strings.Contains(kr.Stderr, "Forbidden") {
+		t.Errorf("nobody listing namespaces: %s\nwant Forbidden", kr)
 	}
-	if out, err := c.Kubectl(ctx, cluster.Admin, "get", "namespaces", "-o", "name"); err != nil ||
-		!strings.Contains(out, "namespace/kube-system") {
-		t.Errorf("admin listing namespaces: %v\n%s", err, out)
+	if kr := c.Kubectl(cluster.Admin).Run(ctx, "", "get", "namespaces", "-o", "name"); kr.ExitCode != 0 ||
+		!strings.Contains(kr.Stdout, "namespace/kube-system") {
+		t.Errorf("admin listing namespaces: %s", kr)
 	}
 }
 
@@ -110,28 +109,27 @@ func TestAggregatedServer(t *testing.T) {
 	s := c.StartServerForTest(t, cluster.ServerOptions{})
 	t.Logf("%s ready and its APIService Available in %s", s.URL, time.Since(start).Round(time.Millisecond))
 
-	out, err := c.Kubectl(ctx, "alice", "api-resources", "--api-group=kubeflow.org", "--no-headers")
-	if err != nil {
-		t.Fatal(err)
+	kr := c.Kubectl("alice").Run(ctx, "", "api-resources", "--api-group=kubeflow.org", "--no-headers")
+	if kr.ExitCode != 0 {
+		t.Fatalf("%s", kr)
 	}
-	fields := strings.Fields(out)
+	fields := strings.Fields(kr.Stdout)
 	want := []string{"mpijobs", "mj,mpij", "kubeflow.org/v1alpha2", "true", "MPIJob"}
 	if strings.Join(fields, " ") != strings.Join(want, " ") {
-		t.Errorf("kubectl api-resources --api-group=kubeflow.org:\n%s\nwant the fields %q", out, want)
+		t.Errorf("kubectl api-resources --api-group=kubeflow.org:\n%s\nwant the fields %q", kr.Stdout, want)
 	}
 
 	// A create and a read back through kube-apiserver, as admin.
 	if err := c.CreateNamespace(ctx, "kube-test"); err != nil {
 		t.Fatal(err)
 	}
-	seed, err := os.Open("../../artifacts/mpijobs/mpi-test.yaml")
+	seed, err := os.ReadFile("../../artifacts/mpijobs/mpi-test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer seed.Close()
-	if out, err := c.KubectlStdin(ctx, cluster.Admin, seed, "create", "-f", "-"); err != nil ||
-		strings.TrimSpace(out) != "mpijob.kubeflow.org/mpi-test created" {
-		t.Fatalf("kubectl create -f mpi-test.yaml: %v\n%s", err, out)
+	if kr := c.Kubectl(cluster.Admin).Run(ctx, string(seed), "create", "-f", "-"); kr.ExitCode != 0 ||
+		strings.TrimSpace(kr.Stdout) != "mpijob.kubeflow.org/mpi-test created" {
+		t.Fatalf("kubectl create -f mpi-test.yaml: %s", kr)
 	}
 	mc, err := c.MPIJobClient(cluster.Admin)
 	if err != nil {
@@ -155,7 +153,7 @@ func TestAggregatedServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := s.HTTPClient(cluster.KeyPair{})
+	plain, err := s.HTTPClient(harness.KeyPair{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,20 +186,6 @@ func TestAggregatedServer(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, hc *http.Client, url string) (int, string) {
-	t.Helper()
-	resp, err := hc.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
-}
-
 // TestAggregatedServerOwnRBAC: the harness's own grants for the server's
 // identity (GrantServerIdentity) and an APIService with
 // insecureSkipTLSVerify instead of a caBundle also make it Available.
@@ -216,8 +200,8 @@ func TestAggregatedServerOwnRBAC(t *testing.T) {
 	if s.CABundle() != nil {
 		t.Errorf("CABundle() = %d bytes, want none", len(s.CABundle()))
 	}
-	out, err := c.Kubectl(ctx, "bob", "api-resources", "--api-group=kubeflow.org", "-o", "name")
-	if err != nil || strings.TrimSpace(out) != "mpijobs.kubeflow.org" {
-		t.Errorf("kubectl api-resources --api-group=kubeflow.org -o name: %v\n%s", err, out)
+	if kr := c.Kubectl("bob").Run(ctx, "", "api-resources", "--api-group=kubeflow.org", "-o", "name"); kr.ExitCode != 0 ||
+		strings.TrimSpace(kr.Stdout) != "mpijobs.kubeflow.org" {
+		t.Errorf("%s\nwant mpijobs.kubeflow.org", kr)
 	}
 }

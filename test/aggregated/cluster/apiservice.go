@@ -9,6 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // The APIService this harness registers.
@@ -128,14 +130,14 @@ func (c *Cluster) APIServiceAvailable(ctx context.Context) (*apiregv1.APIService
 // WaitAPIService waits (up to APIServiceTimeout) until the APIService's
 // Available condition is True (available) or False (!available). p, when not
 // nil, is a process whose exit ends the wait early.
-func (c *Cluster) WaitAPIService(ctx context.Context, available bool, p *Process) error {
+func (c *Cluster) WaitAPIService(ctx context.Context, available bool, p *harness.Process) error {
 	ctx, cancel := context.WithTimeout(ctx, APIServiceTimeout)
 	defer cancel()
 	want := apiregv1.ConditionTrue
 	if !available {
 		want = apiregv1.ConditionFalse
 	}
-	return poll(ctx, fmt.Sprintf("APIService %s Available=%s", APIServiceName, want), p, 250*time.Millisecond,
+	return harness.Poll(ctx, fmt.Sprintf("APIService %s Available=%s", APIServiceName, want), p, 250*time.Millisecond,
 		func(ctx context.Context) (bool, error) {
 			cond, err := c.APIServiceAvailable(ctx)
 			if err != nil {

@@ -1,5 +1,9 @@
 // Package cluster runs a real kube-apiserver v1.37.2 with its own etcd v3.7.0
 // on loopback, and mpijob-apiserver behind it in aggregated mode, for tests.
+// The processes, etcd, certificates, kubectl and raw requests are the
+// project's one test harness (test/harness); this package adds what is
+// particular to a cluster: kube-apiserver and kube-controller-manager, their
+// PKI and users, the APIService and the RBAC.
 //
 // Everything listens on 127.0.0.1 only; etcd requires client certificates;
 // every wait is bounded; Stop (or the test's cleanup, with the ForTest
@@ -13,15 +17,12 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ import (
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
 	mpijobclient "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // Fixed names of the test cluster.
@@ -76,6 +78,46 @@ func DefaultUsers() []User {
 	}
 }
 
+// Binaries are the Kubernetes programs a cluster runs. etcd and our server
+// are the harness's (harness.EtcdBinary, harness.ServerBinary).
+type Binaries struct {
+	KubeAPIServer         string // kube-apiserver v1.37.2
+	KubeControllerManager string // kube-controller-manager v1.37.2 (optional)
+	Kubectl               string // kubectl v1.37.2
+}
+
+// FindBinaries locates the binaries: $KUBE_APISERVER_BIN,
+// $KUBE_CONTROLLER_MANAGER_BIN and $KUBECTL_BIN when set, else
+// _output/aggregated/bin/{kube-apiserver,kube-controller-manager,kubectl}
+// (test/aggregated/build.sh) under the repository root. It fails when
+// kube-apiserver or kubectl is missing; kube-controller-manager is checked
+// when it is started (StartControllerManager).
+func FindBinaries() (Binaries, error) {
+	pick := func(env, name string) (string, error) {
+		if v := os.Getenv(env); v != "" {
+			return v, nil
+		}
+		return harness.RepoPath("_output", "aggregated", "bin", name)
+	}
+	var b Binaries
+	var err error
+	if b.KubeAPIServer, err = pick("KUBE_APISERVER_BIN", "kube-apiserver"); err != nil {
+		return b, err
+	}
+	if b.KubeControllerManager, err = pick("KUBE_CONTROLLER_MANAGER_BIN", "kube-controller-manager"); err != nil {
+		return b, err
+	}
+	if b.Kubectl, err = pick("KUBECTL_BIN", "kubectl"); err != nil {
+		return b, err
+	}
+	for _, p := range []string{b.KubeAPIServer, b.Kubectl} {
+		if _, err := os.Stat(p); err != nil {
+			return b, fmt.Errorf("cluster: %w (run test/aggregated/build.sh first)", err)
+		}
+	}
+	return b, nil
+}
+
 // Options tune a Cluster.
 type Options struct {
 	// Dir holds the PKI, data, kubeconfigs and logs; empty means a new
@@ -87,8 +129,9 @@ type Options struct {
 	Users []User
 	// ExtraArgs are appended to kube-apiserver's flags (a later flag wins).
 	ExtraArgs []string
-	// Etcd tunes kube-apiserver's etcd.
-	Etcd EtcdOptions
+	// Etcd tunes kube-apiserver's etcd; its Dir, Name and TLS are the
+	// cluster's.
+	Etcd harness.EtcdOptions
 	// Controllers, when not empty, starts kube-controller-manager with these
 	// controllers (see DefaultControllers) once kube-apiserver is ready.
 	Controllers []string
@@ -99,11 +142,11 @@ type Cluster struct {
 	Dir       string
 	Bins      Binaries
 	PKI       *PKI
-	Etcd      *Etcd
-	APIServer *Process
+	Etcd      *harness.Etcd
+	APIServer *harness.Process
 	// ControllerManager runs when Options.Controllers or
 	// StartControllerManager asked for it.
-	ControllerManager *Process
+	ControllerManager *harness.Process
 	Port              int
 	URL               string // https://127.0.0.1:<port>
 	Users             map[string]User
@@ -161,17 +204,17 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		return nil, err
 	}
 
-	if c.Etcd, err = StartEtcd(ctx, c.Bins.Etcd, c.Dir, "etcd-kube", c.PKI, o.Etcd); err != nil {
+	if c.Etcd, err = c.startEtcd(ctx, "etcd-kube", o.Etcd); err != nil {
 		return nil, err
 	}
-	if c.Port, err = FreePort(); err != nil {
+	if c.Port, err = harness.FreePort(); err != nil {
 		return nil, err
 	}
 	c.URL = fmt.Sprintf("https://127.0.0.1:%d", c.Port)
 	p := c.PKI
 	args := []string{
 		"--bind-address=127.0.0.1",
-		"--secure-port=" + itoa(c.Port),
+		"--secure-port=" + strconv.Itoa(c.Port),
 		"--advertise-address=127.0.0.1",
 		// No controller-manager keeps the kubernetes Service's endpoints, and
 		// a loopback endpoint is not valid anyway.
@@ -186,29 +229,28 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + p.ServiceAccountPub,
 		"--service-account-signing-key-file=" + p.ServiceAccountKey,
-		"--etcd-servers=" + c.Etcd.URL,
-		"--etcd-cafile=" + c.Etcd.CAFile,
-		"--etcd-certfile=" + c.Etcd.CertFile,
-		"--etcd-keyfile=" + c.Etcd.KeyFile,
+	}
+	args = append(args, harness.EtcdServerFlags(c.Etcd)...)
+	args = append(args,
 		// The front proxy: what kube-apiserver presents to aggregated servers
 		// and what it publishes in extension-apiserver-authentication.
-		"--requestheader-client-ca-file=" + p.FrontProxyCA.CertFile,
-		"--requestheader-allowed-names=" + FrontProxyClientCN,
+		"--requestheader-client-ca-file="+p.FrontProxyCA.CertFile,
+		"--requestheader-allowed-names="+FrontProxyClientCN,
 		"--requestheader-username-headers=X-Remote-User",
 		"--requestheader-uid-headers=X-Remote-Uid",
 		"--requestheader-group-headers=X-Remote-Group",
 		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
-		"--proxy-client-cert-file=" + p.FrontProxyClient.CertFile,
-		"--proxy-client-key-file=" + p.FrontProxyClient.KeyFile,
+		"--proxy-client-cert-file="+p.FrontProxyClient.CertFile,
+		"--proxy-client-key-file="+p.FrontProxyClient.KeyFile,
 		// kubeadm's default: the aggregator resolves the APIService's Service
 		// itself, so an ExternalName Service to localhost reaches a server on
 		// loopback (with routing on, EndpointSlices refuse loopback addresses).
 		"--enable-aggregator-routing=false",
 		"--profiling=false",
 		"--v=1",
-	}
+	)
 	args = append(args, o.ExtraArgs...)
-	if c.APIServer, err = startProcess("kube-apiserver", c.Bins.KubeAPIServer,
+	if c.APIServer, err = harness.StartProcess("kube-apiserver", c.Bins.KubeAPIServer,
 		filepath.Join(c.Dir, "logs", "kube-apiserver.log"), args, nil); err != nil {
 		return nil, err
 	}
@@ -224,7 +266,7 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	if c.Aggregator, err = aggregator.NewForConfig(c.AdminConfig); err != nil {
 		return nil, err
 	}
-	wctx, cancel := context.WithTimeout(ctx, StartTimeout)
+	wctx, cancel := context.WithTimeout(ctx, harness.StartTimeout)
 	defer cancel()
 	if err := c.waitReady(wctx); err != nil {
 		return nil, err
@@ -235,6 +277,13 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		}
 	}
 	return c, nil
+}
+
+// startEtcd starts an etcd called name, with its data and log in Dir, that
+// requires client certificates of the cluster's etcd CA.
+func (c *Cluster) startEtcd(ctx context.Context, name string, o harness.EtcdOptions) (*harness.Etcd, error) {
+	o.Dir, o.Name, o.TLS = c.Dir, name, c.PKI.Etcd
+	return harness.StartEtcd(ctx, o)
 }
 
 // StartForTest is Start for one test (or a TestMain that passes a
@@ -264,8 +313,8 @@ func StartForTest(t testing.TB, o Options) *Cluster {
 
 // Stop tears down every server started through this cluster, then
 // kube-controller-manager, kube-apiserver and etcd (each SIGTERM, then SIGKILL
-// after TeardownTimeout), and removes Dir if Start made it. It returns the
-// errors of processes that had already failed.
+// after harness.TeardownTimeout), and removes Dir if Start made it. It
+// returns the errors of processes that had already failed.
 func (c *Cluster) Stop() error {
 	var errs []error
 	for i := len(c.servers) - 1; i >= 0; i-- {
@@ -287,14 +336,27 @@ func (c *Cluster) Stop() error {
 	return errors.Join(errs...)
 }
 
-// LogTails logs the last n lines of every log under Dir (kube-apiserver,
-// etcds, mpijob-apiservers, audit logs excluded).
+// LogTails logs the last n lines of the log of every process this cluster
+// started: kube-apiserver, kube-controller-manager, the etcds and our
+// servers (their audit logs excluded).
 func (c *Cluster) LogTails(t testing.TB, n int) {
 	t.Helper()
-	logs, _ := filepath.Glob(filepath.Join(c.Dir, "*.log"))
-	more, _ := filepath.Glob(filepath.Join(c.Dir, "logs", "*.log"))
-	for _, l := range append(logs, more...) {
-		t.Logf("--- last %d lines of %s:\n%s", n, l, tailFile(l, n))
+	procs := []*harness.Process{c.APIServer, c.ControllerManager}
+	if c.Etcd != nil {
+		procs = append(procs, c.Etcd.Process)
+	}
+	for _, s := range c.servers {
+		if s.Server != nil {
+			procs = append(procs, s.Process)
+		}
+		if s.ownEtcd && s.Etcd != nil {
+			procs = append(procs, s.Etcd.Process)
+		}
+	}
+	for _, p := range procs {
+		if p != nil {
+			t.Logf("--- last %d lines of %s:\n%s", n, p.LogFile, p.LogTail(n))
+		}
 	}
 }
 
@@ -346,42 +408,20 @@ func (c *Cluster) HTTPClient(user string) (*http.Client, error) {
 	return rest.HTTPClientFor(cfg)
 }
 
-// KubectlCmd is a kubectl v1.37.2 command acting as user, with its HOME (and
-// so its discovery cache) under Dir. The caller runs it; ctx bounds it.
-func (c *Cluster) KubectlCmd(ctx context.Context, user string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, c.Bins.Kubectl, append([]string{"--kubeconfig=" + c.Kubeconfig(user)}, args...)...)
-	env := []string{"HOME=" + filepath.Join(c.Dir, "home")}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KUBECONFIG=") && !strings.HasPrefix(kv, "HOME=") {
-			env = append(env, kv)
-		}
-	}
-	cmd.Env = env
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
+// Kubectl is kubectl v1.37.2 acting as user, with its HOME (and so its
+// discovery cache) under Dir.
+func (c *Cluster) Kubectl(user string) harness.Kubectl {
+	return harness.Kubectl{Path: c.Bins.Kubectl, Kubeconfig: c.Kubeconfig(user), Home: filepath.Join(c.Dir, "home")}
 }
 
-// KubectlTimeout bounds one Kubectl call.
-const KubectlTimeout = time.Minute
-
-// Kubectl runs kubectl as user (within KubectlTimeout) and returns its
-// stdout; a non-zero exit is an error that carries stderr.
-func (c *Cluster) Kubectl(ctx context.Context, user string, args ...string) (string, error) {
-	return c.KubectlStdin(ctx, user, nil, args...)
-}
-
-// KubectlStdin is Kubectl with stdin (for `-f -`).
-func (c *Cluster) KubectlStdin(ctx context.Context, user string, stdin io.Reader, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, KubectlTimeout)
-	defer cancel()
-	cmd := c.KubectlCmd(ctx, user, args...)
-	cmd.Stdin = stdin
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("kubectl %s (as %s): %w: %s", strings.Join(args, " "), user, err, strings.TrimSpace(stderr.String()))
+// kubectlOK runs kubectl as user and returns its stdout; a non-zero exit is
+// an error that carries both outputs.
+func (c *Cluster) kubectlOK(ctx context.Context, user, stdin string, args ...string) (string, error) {
+	r := c.Kubectl(user).Run(ctx, stdin, args...)
+	if r.ExitCode != 0 {
+		return r.Stdout, fmt.Errorf("cluster: as %s: %s", user, r)
 	}
-	return stdout.String(), nil
+	return r.Stdout, nil
 }
 
 // CreateNamespace creates a namespace (an existing one is fine).
@@ -395,13 +435,9 @@ func (c *Cluster) CreateNamespace(ctx context.Context, name string) error {
 }
 
 func (c *Cluster) writeKubeconfigs() error {
-	ca, err := os.ReadFile(c.PKI.ClusterCA.CertFile)
-	if err != nil {
-		return err
-	}
 	write := func(name string, auth *clientcmdapi.AuthInfo) error {
 		cfg := clientcmdapi.NewConfig()
-		cfg.Clusters["test"] = &clientcmdapi.Cluster{Server: c.URL, CertificateAuthorityData: ca}
+		cfg.Clusters["test"] = &clientcmdapi.Cluster{Server: c.URL, CertificateAuthorityData: c.PKI.ClusterCA.CertPEM}
 		cfg.AuthInfos[name] = auth
 		cfg.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: name, Namespace: "default"}
 		cfg.CurrentContext = "test"
@@ -439,24 +475,12 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 	}
 	hc.Timeout = 10 * time.Second
 	defer hc.CloseIdleConnections()
-	if err := poll(ctx, "kube-apiserver /readyz", c.APIServer, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.URL+"/readyz?verbose", nil)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("%d: %s", resp.StatusCode, failedChecks(string(body)))
-		}
-		return true, nil
-	}); err != nil {
+	if err := waitOK(ctx, "kube-apiserver /readyz", c.APIServer, hc, c.URL+"/readyz?verbose"); err != nil {
 		return err
 	}
 	// The system namespaces and the front-proxy ConfigMap come from
 	// post-start hooks that readyz does not wait for.
-	return poll(ctx, "kube-system and extension-apiserver-authentication", c.APIServer, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+	return harness.Poll(ctx, "kube-system and extension-apiserver-authentication", c.APIServer, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
 		for _, ns := range []string{"default", "kube-system", "kube-public"} {
 			if _, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
 				return false, err
@@ -468,6 +492,21 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		}
 		if cm.Data["requestheader-client-ca-file"] == "" {
 			return false, errors.New("extension-apiserver-authentication has no requestheader-client-ca-file yet")
+		}
+		return true, nil
+	})
+}
+
+// waitOK polls a health endpoint of p (url, with hc) until it answers 200;
+// the error carries the failing checks of a verbose answer.
+func waitOK(ctx context.Context, what string, p *harness.Process, hc *http.Client, url string) error {
+	return harness.Poll(ctx, what, p, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		r, err := harness.Send(ctx, hc, harness.Request{URL: url})
+		if err != nil {
+			return false, err
+		}
+		if r.Code != http.StatusOK {
+			return false, fmt.Errorf("%d: %s", r.Code, failedChecks(string(r.Body)))
 		}
 		return true, nil
 	})
@@ -485,19 +524,4 @@ func failedChecks(body string) string {
 		return strings.TrimSpace(body)
 	}
 	return strings.Join(failed, "; ")
-}
-
-// TLSClientConfig trusts ca and presents kp (when not empty).
-func TLSClientConfig(ca *CA, kp KeyPair) (*tls.Config, error) {
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.Cert)
-	tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	if kp.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(kp.CertFile, kp.KeyFile)
-		if err != nil {
-			return nil, err
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }

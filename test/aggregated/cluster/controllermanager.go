@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // Controllers of kube-controller-manager v1.37.2 that matter to an
@@ -49,7 +51,7 @@ func (c *Cluster) StartControllerManager(ctx context.Context, controllers ...str
 	if len(controllers) == 0 {
 		controllers = DefaultControllers
 	}
-	port, err := FreePort()
+	port, err := harness.FreePort()
 	if err != nil {
 		return err
 	}
@@ -63,7 +65,7 @@ func (c *Cluster) StartControllerManager(ctx context.Context, controllers ...str
 		"--authentication-kubeconfig=" + admin,
 		"--authorization-kubeconfig=" + admin,
 		"--bind-address=127.0.0.1",
-		"--secure-port=" + itoa(port),
+		"--secure-port=" + strconv.Itoa(port),
 		"--cert-dir=" + certDir,
 		"--controllers=" + strings.Join(controllers, ","),
 		"--leader-elect=false",
@@ -74,33 +76,20 @@ func (c *Cluster) StartControllerManager(ctx context.Context, controllers ...str
 		"--profiling=false",
 		"--v=1",
 	}
-	p, err := startProcess("kube-controller-manager", c.Bins.KubeControllerManager,
+	p, err := harness.StartProcess("kube-controller-manager", c.Bins.KubeControllerManager,
 		filepath.Join(c.Dir, "logs", "kube-controller-manager.log"), args, nil)
 	if err != nil {
 		return err
 	}
 	c.ControllerManager = p
-	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
+	ctx, cancel := context.WithTimeout(ctx, harness.StartTimeout)
 	defer cancel()
 	// Its serving certificate is self-signed in certDir; /healthz needs no
 	// credentials.
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}}} //nolint:gosec // loopback test process
 	defer hc.CloseIdleConnections()
-	url := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
-	if err := poll(ctx, "kube-controller-manager /healthz", p, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("%d: %s", resp.StatusCode, body)
-		}
-		return true, nil
-	}); err != nil {
+	if err := waitOK(ctx, "kube-controller-manager /healthz", p, hc, fmt.Sprintf("https://127.0.0.1:%d/healthz", port)); err != nil {
 		_ = p.Kill()
 		return err
 	}

@@ -5,19 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // EnvOptions tune StartEnvForTest.
@@ -74,8 +71,8 @@ func (c *Cluster) WaitOpenAPIV3(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, APIServiceTimeout)
 	defer cancel()
 	path := "apis/" + Group + "/" + Version
-	return poll(ctx, "/openapi/v3 lists "+path, c.APIServer, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		r, err := Do(ctx, hc, http.MethodGet, c.URL+"/openapi/v3", "", "")
+	return harness.Poll(ctx, "/openapi/v3 lists "+path, c.APIServer, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		r, err := harness.Send(ctx, hc, harness.Request{URL: c.URL + "/openapi/v3"})
 		if err != nil {
 			return false, err
 		}
@@ -100,46 +97,6 @@ func UsersWith(names ...string) []User {
 	return users
 }
 
-// NewMPIJob is a small valid MPIJob: one launcher, workers workers, one
-// container each.
-func NewMPIJob(namespace, name string, workers int32) *v1alpha2.MPIJob {
-	one := int32(1)
-	container := func(image string) corev1.PodTemplateSpec {
-		return corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "mpi", Image: image}}}}
-	}
-	return &v1alpha2.MPIJob{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "kubeflow.org/v1alpha2", Kind: "MPIJob"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec: v1alpha2.MPIJobSpec{
-			SlotsPerWorker: &one,
-			MPIReplicaSpecs: map[v1alpha2.MPIReplicaType]*v1alpha2.ReplicaSpec{
-				v1alpha2.MPIReplicaTypeLauncher: {Replicas: &one, Template: container("mpi-launcher:1")},
-				v1alpha2.MPIReplicaTypeWorker:   {Replicas: &workers, Template: container("mpi-worker:1")},
-			},
-		},
-	}
-}
-
-// MPIJobJSON is NewMPIJob as JSON, for kubectl -f - and raw requests,
-// without the empty status that encoding the type gives (a user's manifest
-// has none).
-func MPIJobJSON(namespace, name string, workers int32) string {
-	data, err := json.Marshal(NewMPIJob(namespace, name, workers))
-	if err != nil {
-		panic(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		panic(err)
-	}
-	delete(m, "status")
-	delete(m["metadata"].(map[string]any), "creationTimestamp")
-	if data, err = json.Marshal(m); err != nil {
-		panic(err)
-	}
-	return string(data)
-}
-
 // StatusOf is the metav1.Status of an API error (nil when err is not one).
 func StatusOf(err error) *metav1.Status {
 	var s apierrors.APIStatus
@@ -148,59 +105,6 @@ func StatusOf(err error) *metav1.Status {
 		return &st
 	}
 	return nil
-}
-
-// Response is what a raw HTTP request got back.
-type Response struct {
-	Code int
-	Body []byte
-	// Status is the body decoded as a metav1.Status when its kind is Status.
-	Status *metav1.Status
-}
-
-// String is the code and the body, for messages.
-func (r Response) String() string {
-	return fmt.Sprintf("%d %s", r.Code, strings.TrimSpace(string(r.Body)))
-}
-
-// Do sends method url with body (JSON unless contentType says otherwise) and
-// headers (pairs of name, value) and reads the whole answer.
-func Do(ctx context.Context, hc *http.Client, method, url, contentType, body string, headers ...string) (Response, error) {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return Response{}, err
-	}
-	if body != "" {
-		if contentType == "" {
-			contentType = "application/json"
-		}
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return Response{}, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return Response{}, err
-	}
-	r := Response{Code: resp.StatusCode, Body: data}
-	var probe struct{ Kind string }
-	if json.Unmarshal(data, &probe) == nil && probe.Kind == "Status" {
-		var st metav1.Status
-		if json.Unmarshal(data, &st) == nil {
-			r.Status = &st
-		}
-	}
-	return r, nil
 }
 
 // WaitGone waits (up to timeout) until get returns NotFound.
@@ -214,45 +118,6 @@ func WaitGone(ctx context.Context, timeout time.Duration, get func(context.Conte
 		return fmt.Errorf("still there after %s (last: %v)", timeout, last)
 	}
 	return nil
-}
-
-// KubectlResult is what one kubectl run printed and how it exited.
-type KubectlResult struct {
-	Stdout, Stderr string
-	// ExitCode is kubectl's exit status; -1 when it did not run or was
-	// killed (Err says why).
-	ExitCode int
-	Err      error
-}
-
-// String is the exit code and both outputs, for messages.
-func (r KubectlResult) String() string {
-	return fmt.Sprintf("exit %d (%v)\nstdout:\n%s\nstderr:\n%s", r.ExitCode, r.Err, r.Stdout, r.Stderr)
-}
-
-// RunKubectl runs kubectl as user (within KubectlTimeout) with stdin (none
-// when empty) and returns its outputs and exit code; a non-zero exit is not
-// an error here, the caller checks ExitCode.
-func (c *Cluster) RunKubectl(ctx context.Context, user, stdin string, args ...string) KubectlResult {
-	ctx, cancel := context.WithTimeout(ctx, KubectlTimeout)
-	defer cancel()
-	cmd := c.KubectlCmd(ctx, user, args...)
-	if stdin != "" {
-		cmd.Stdin = strings.NewReader(stdin)
-	}
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := KubectlResult{Stdout: stdout.String(), Stderr: stderr.String(), Err: err}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit) && exit.ExitCode() >= 0:
-		r.ExitCode = exit.ExitCode()
-	default:
-		r.ExitCode = -1
-	}
-	return r
 }
 
 // ParseTable splits what kubectl get prints as a table into rows of cells

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // serverIdentityRole is the harness's own minimal ClusterRole for the server:
@@ -82,11 +84,10 @@ var ErrNoDeployArtifacts = errors.New("cluster: no artifacts/deploy in the repos
 // DeployDir is the repository's artifacts/deploy (the kustomize base), or
 // ErrNoDeployArtifacts.
 func DeployDir() (string, error) {
-	root, err := RepoRoot()
+	dir, err := harness.RepoPath("artifacts", "deploy")
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(root, "artifacts", "deploy")
 	if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err != nil {
 		return "", ErrNoDeployArtifacts
 	}
@@ -100,7 +101,7 @@ func (c *Cluster) RenderDeploy(ctx context.Context) ([]*unstructured.Unstructure
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.Kubectl(ctx, Admin, "kustomize", dir)
+	out, err := c.kubectlOK(ctx, Admin, "", "kustomize", dir)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +163,7 @@ func (c *Cluster) ApplyDeployRBAC(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("cluster: artifacts/deploy renders no RBAC objects")
 	}
 	stream := bytes.Join(docs, []byte("---\n"))
-	if _, err := c.KubectlStdin(ctx, Admin, bytes.NewReader(stream),
+	if _, err := c.kubectlOK(ctx, Admin, string(stream),
 		"apply", "--server-side", "--field-manager=mpijob-aggregated-test", "-f", "-"); err != nil {
 		return nil, err
 	}

@@ -3,14 +3,14 @@ package cluster
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // ServerOptions tune an mpijob-apiserver started by StartServer.
@@ -20,9 +20,10 @@ type ServerOptions struct {
 	// Etcd, when set, is the etcd to use (shared by replicas, or kept across
 	// a server's restart); otherwise the server gets a new etcd of its own
 	// (TOOLCHAIN trap 5: not kube-apiserver's), which Close stops.
-	Etcd *Etcd
-	// EtcdOptions tune the server's own etcd.
-	EtcdOptions EtcdOptions
+	Etcd *harness.Etcd
+	// EtcdOptions tune the server's own etcd; its Dir, Name and TLS are the
+	// cluster's.
+	EtcdOptions harness.EtcdOptions
 	// AuditPolicyFile, when set, turns on --audit-log-path (AuditLogFile)
 	// with this --audit-policy-file.
 	AuditPolicyFile string
@@ -36,44 +37,45 @@ type ServerOptions struct {
 	ExtraArgs []string
 }
 
-// Server is an mpijob-apiserver in aggregated mode.
+// Server is an mpijob-apiserver in aggregated mode. The embedded
+// harness.Server is the process: its URL (https://127.0.0.1:<port>, the
+// server directly), Port, Pid and Exited; Stop stops it gracefully (SIGTERM,
+// then SIGKILL and an error after harness.StopTimeout) and leaves its etcd
+// running, Start starts it again. Mind that an open watch holds a graceful
+// exit for up to the server's --request-timeout (60 s):
+// kube-controller-manager's controllers keep watches open through the
+// aggregator.
 type Server struct {
+	*harness.Server
 	Cluster *Cluster
-	Name    string
-	Proc    *Process
-	Etcd    *Etcd
-	Port    int
-	URL     string // https://127.0.0.1:<port>, the server directly
+	Etcd    *harness.Etcd
 	Dir     string
 	// ServingCA signs Serving (127.0.0.1, localhost, ServiceDNSName).
-	ServingCA *CA
-	Serving   KeyPair
+	ServingCA *harness.CA
+	Serving   harness.KeyPair
 	// Kubeconfig is the server identity's (ServerUser) kubeconfig, given as
 	// --kubeconfig, --authentication-kubeconfig and --authorization-kubeconfig.
 	Kubeconfig   string
 	AuditLogFile string // empty without ServerOptions.AuditPolicyFile
-	Args         []string
 
 	ownEtcd  bool
 	register bool
 	caBundle []byte
 }
 
-// StartServer starts our server (c.Bins.MPIJobAPIServer) in aggregated mode
+// StartServer starts our server (harness.ServerBinary) in aggregated mode
 // on a free loopback port, with its own etcd unless o.Etcd is set, as
 // ServerUser; waits for its /readyz; and, unless o.NoRegister, registers the
 // APIService for it and waits until kube-apiserver reports it Available.
 // The identity needs its RBAC first: GrantServerIdentity or ApplyDeployRBAC.
 // Cluster.Stop closes it.
 func (c *Cluster) StartServer(ctx context.Context, o ServerOptions) (s *Server, err error) {
-	if _, err := os.Stat(c.Bins.MPIJobAPIServer); err != nil {
-		return nil, fmt.Errorf("cluster: the server binary: %w (run make build, or set MPIJOB_APISERVER_BIN)", err)
-	}
 	if o.Name == "" {
 		o.Name = "mpijob-apiserver"
 	}
-	s = &Server{Cluster: c, Name: o.Name, Dir: filepath.Join(c.Dir, o.Name), Etcd: o.Etcd, register: !o.NoRegister}
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+	s = &Server{Cluster: c, Dir: filepath.Join(c.Dir, o.Name), Etcd: o.Etcd, register: !o.NoRegister}
+	dataDir := filepath.Join(s.Dir, "data")
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -82,15 +84,15 @@ func (c *Cluster) StartServer(ctx context.Context, o ServerOptions) (s *Server, 
 		}
 	}()
 	if s.Etcd == nil {
-		if s.Etcd, err = StartEtcd(ctx, c.Bins.Etcd, c.Dir, "etcd-"+o.Name, c.PKI, o.EtcdOptions); err != nil {
+		if s.Etcd, err = c.startEtcd(ctx, "etcd-"+o.Name, o.EtcdOptions); err != nil {
 			return nil, err
 		}
 		s.ownEtcd = true
 	}
-	if s.ServingCA, err = NewCA(s.Dir, "serving-ca"); err != nil {
+	if s.ServingCA, err = harness.NewCA(s.Dir, "serving-ca"); err != nil {
 		return nil, err
 	}
-	if s.Serving, err = s.ServingCA.Issue("serving", CertSpec{
+	if s.Serving, err = s.ServingCA.Issue("serving", harness.CertSpec{
 		CommonName: ServiceDNSName,
 		DNSNames:   []string{ServiceDNSName, ServiceName + "." + ServerNamespace, "localhost"},
 		IPs:        []net.IP{net.ParseIP("127.0.0.1")},
@@ -102,19 +104,7 @@ func (c *Cluster) StartServer(ctx context.Context, o ServerOptions) (s *Server, 
 		s.caBundle = s.ServingCA.CertPEM
 	}
 	s.Kubeconfig = c.Kubeconfig(ServerUser)
-	if s.Port, err = FreePort(); err != nil {
-		return nil, err
-	}
-	s.URL = fmt.Sprintf("https://127.0.0.1:%d", s.Port)
-	s.Args = []string{
-		"--mode=aggregated",
-		"--data-dir=" + filepath.Join(s.Dir, "data"),
-		"--etcd-servers=" + s.Etcd.URL,
-		"--etcd-cafile=" + s.Etcd.CAFile,
-		"--etcd-certfile=" + s.Etcd.CertFile,
-		"--etcd-keyfile=" + s.Etcd.KeyFile,
-		"--bind-address=127.0.0.1",
-		"--secure-port=" + itoa(s.Port),
+	args := []string{
 		"--tls-cert-file=" + s.Serving.CertFile,
 		"--tls-private-key-file=" + s.Serving.KeyFile,
 		"--kubeconfig=" + s.Kubeconfig,
@@ -125,14 +115,23 @@ func (c *Cluster) StartServer(ctx context.Context, o ServerOptions) (s *Server, 
 	}
 	if o.AuditPolicyFile != "" {
 		s.AuditLogFile = filepath.Join(s.Dir, "audit.log")
-		s.Args = append(s.Args, "--audit-log-path="+s.AuditLogFile, "--audit-policy-file="+o.AuditPolicyFile)
+		args = append(args, "--audit-log-path="+s.AuditLogFile, "--audit-policy-file="+o.AuditPolicyFile)
 	}
-	s.Args = append(s.Args, o.ExtraArgs...)
 	c.servers = append(c.servers, s)
-	if err := s.Start(ctx); err != nil {
+	if s.Server, err = harness.StartServer(ctx, harness.ServerOptions{
+		Name:       o.Name,
+		DataDir:    dataDir,
+		LogDir:     filepath.Join(c.Dir, "logs"),
+		Aggregated: true,
+		Etcd:       []*harness.Etcd{s.Etcd},
+		Args:       append(args, o.ExtraArgs...),
+	}); err != nil {
 		return nil, err
 	}
-	return s, nil
+	if !s.register {
+		return s, nil
+	}
+	return s, s.Register(ctx)
 }
 
 // StartServerForTest is StartServer that fails t on an error and closes the
@@ -151,32 +150,17 @@ func (c *Cluster) StartServerForTest(t testing.TB, o ServerOptions) *Server {
 	return s
 }
 
-// Start starts the server process (again, after Stop) with the same flags,
-// port and etcd, waits for its /readyz and, when it registers the
-// APIService, for the APIService to be Available.
+// Start starts the stopped server process again with the same flags, port
+// and etcd, waits for its /readyz and, when it registers the APIService,
+// for the APIService to be Available.
 func (s *Server) Start(ctx context.Context) error {
-	if s.Proc != nil {
-		if exited, _ := s.Proc.Exited(); !exited {
-			return fmt.Errorf("cluster: %s is running", s.Name)
-		}
-	}
-	p, err := startProcess(s.Name, s.Cluster.Bins.MPIJobAPIServer, filepath.Join(s.Cluster.Dir, "logs", s.Name+".log"), s.Args, nil)
-	if err != nil {
-		return err
-	}
-	s.Proc = p
-	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
-	defer cancel()
-	if err := s.waitReady(ctx); err != nil {
+	if err := s.Restart(ctx); err != nil {
 		return err
 	}
 	if !s.register {
 		return nil
 	}
-	if err := s.Cluster.RegisterAPIService(ctx, s.Port, s.caBundle); err != nil {
-		return err
-	}
-	return s.Cluster.WaitAPIService(ctx, true, s.Proc)
+	return s.Register(ctx)
 }
 
 // Register points the APIService at this server (for a server started with
@@ -185,31 +169,19 @@ func (s *Server) Register(ctx context.Context) error {
 	if err := s.Cluster.RegisterAPIService(ctx, s.Port, s.caBundle); err != nil {
 		return err
 	}
-	return s.Cluster.WaitAPIService(ctx, true, s.Proc)
+	return s.Cluster.WaitAPIService(ctx, true, s.Process)
 }
 
 // CABundle is what the APIService's caBundle holds for this server (nil when
 // it is registered with insecureSkipTLSVerify).
 func (s *Server) CABundle() []byte { return s.caBundle }
 
-// Stop stops the server process gracefully (SIGTERM, then SIGKILL and an
-// error after StopTimeout); its etcd keeps running. Start starts it again.
-// Mind that an open watch holds a graceful exit for up to the server's
-// --request-timeout (60 s): kube-controller-manager's controllers keep
-// watches open through the aggregator.
-func (s *Server) Stop() error {
-	if s.Proc == nil {
-		return nil
-	}
-	return s.Proc.Stop()
-}
-
 // Close tears down the server and, when it has its own, its etcd (SIGTERM,
-// then SIGKILL after TeardownTimeout).
+// then SIGKILL after harness.TeardownTimeout).
 func (s *Server) Close() error {
 	var errs []error
-	if s.Proc != nil {
-		errs = append(errs, s.Proc.Teardown())
+	if s.Server != nil {
+		errs = append(errs, s.Teardown())
 	}
 	if s.ownEtcd && s.Etcd != nil {
 		errs = append(errs, s.Etcd.Teardown())
@@ -220,32 +192,10 @@ func (s *Server) Close() error {
 // HTTPClient is an http.Client for direct requests to s.URL that trusts the
 // serving CA and presents the client certificate kp (none when kp is zero):
 // for example c.PKI.FrontProxyClient, to act as the aggregator.
-func (s *Server) HTTPClient(kp KeyPair) (*http.Client, error) {
-	tc, err := TLSClientConfig(s.ServingCA, kp)
+func (s *Server) HTTPClient(kp harness.KeyPair) (*http.Client, error) {
+	tc, err := harness.TLSClientConfig(s.ServingCA, kp)
 	if err != nil {
 		return nil, err
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}, Timeout: 30 * time.Second}, nil
-}
-
-func (s *Server) waitReady(ctx context.Context) error {
-	hc, err := s.HTTPClient(KeyPair{})
-	if err != nil {
-		return err
-	}
-	hc.Timeout = 10 * time.Second
-	defer hc.CloseIdleConnections()
-	return poll(ctx, s.Name+" /readyz", s.Proc, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/readyz?verbose", nil)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("%d: %s", resp.StatusCode, failedChecks(string(body)))
-		}
-		return true, nil
-	})
 }
