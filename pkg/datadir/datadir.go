@@ -13,7 +13,10 @@
 //	  certs/             the generated self-signed serving certificate
 package datadir
 
-import "path/filepath"
+import (
+	"net/url"
+	"path/filepath"
+)
 
 // Layout is a data directory; its methods name the files in it.
 type Layout struct {
@@ -21,11 +24,15 @@ type Layout struct {
 	Dir string
 }
 
+// DefaultDir is the data directory of a server started without --data-dir,
+// and where the commands that work on one look by default.
+const DefaultDir = "_data"
+
 // New is the layout of dir.
 func New(dir string) Layout { return Layout{Dir: dir} }
 
 // LockFile is held (flock) by the server that runs on the directory.
-func (l Layout) LockFile() string { return l.path(LockFileName) }
+func (l Layout) LockFile() string { return l.path("lock") }
 
 // EtcdDir is the embedded etcd member's data directory.
 func (l Layout) EtcdDir() string { return l.path("etcd") }
@@ -33,8 +40,11 @@ func (l Layout) EtcdDir() string { return l.path("etcd") }
 // EtcdClientSocket is the embedded etcd's client endpoint, a unix socket.
 func (l Layout) EtcdClientSocket() string { return l.path("etcd-client.sock") }
 
-// EtcdClientURL is EtcdClientSocket as an etcd client endpoint.
-func (l Layout) EtcdClientURL() string { return "unix://" + l.EtcdClientSocket() }
+// EtcdClientURL is EtcdClientSocket as an etcd client endpoint, escaped as
+// the embedded etcd advertises it.
+func (l Layout) EtcdClientURL() string {
+	return (&url.URL{Scheme: "unix", Path: l.EtcdClientSocket()}).String()
+}
 
 // EtcdPeerSocket is the embedded etcd's peer endpoint, a unix socket.
 func (l Layout) EtcdPeerSocket() string { return l.path("etcd-peer.sock") }
@@ -48,9 +58,5 @@ func (l Layout) AdminKubeconfig() string { return l.path("admin.kubeconfig") }
 
 // CertDir holds the generated self-signed serving certificate.
 func (l Layout) CertDir() string { return l.path("certs") }
-
-// LockFileName is the lock file's name: `snapshot restore` accepts a
-// directory that holds nothing else.
-const LockFileName = "lock"
 
 func (l Layout) path(name string) string { return filepath.Join(l.Dir, name) }

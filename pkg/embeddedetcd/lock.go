@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
-)
 
-const lockFile = "lock"
+	"github.com/mpijob/mpijob-apiserver/pkg/datadir"
+)
 
 // ErrLocked is returned by Lock when another process holds the data directory.
 var ErrLocked = errors.New("data directory is in use by another process")
@@ -18,7 +17,7 @@ var ErrLocked = errors.New("data directory is in use by another process")
 // DirLock is an exclusive hold on a data directory.
 type DirLock struct{ f *os.File }
 
-// Lock takes an exclusive, non-blocking flock on <dataDir>/lock, so that a
+// Lock takes an exclusive, non-blocking flock on the data dir's lock file, so that a
 // second server on the same directory fails at once with a clear message
 // instead of waiting on etcd's own WAL lock. The kernel drops the lock when
 // the process dies, even by kill -9, so a crash never leaves it stale.
@@ -26,7 +25,7 @@ func Lock(dataDir string) (*DirLock, error) {
 	if err := os.MkdirAll(dataDir, privateDirMode); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
-	path := filepath.Join(dataDir, lockFile)
+	path := datadir.New(dataDir).LockFile()
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)

@@ -4,18 +4,19 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
-)
 
-// LockFileName is the lock file Lock creates in a data directory.
-const LockFileName = lockFile
+	"github.com/mpijob/mpijob-apiserver/pkg/datadir"
+)
 
 // Member is the identity of the embedded etcd member of a data directory:
 // what Start runs, and what `snapshot restore` must write so that Start runs
 // on restored data.
 type Member struct {
+	// Layout is the data dir's, with its path made absolute.
+	Layout datadir.Layout
 	// Name is the member name; it is also the initial cluster token.
 	Name string
-	// Dir is etcd's own data directory, <data-dir>/etcd.
+	// Dir is etcd's own data directory in the data dir.
 	Dir string
 	// ClientURL is the client endpoint, a unix socket in the data dir.
 	ClientURL url.URL
@@ -30,14 +31,15 @@ func MemberOf(dataDir string) (Member, error) {
 	if err != nil {
 		return Member{}, err
 	}
-	clientPath := filepath.Join(dataDir, clientSocket)
-	peerPath := filepath.Join(dataDir, peerSocket)
+	layout := datadir.New(dataDir)
+	clientPath, peerPath := layout.EtcdClientSocket(), layout.EtcdPeerSocket()
 	if len(clientPath) > maxSocketPath || len(peerPath) > maxSocketPath {
 		return Member{}, fmt.Errorf("data directory path %q is too long for a unix socket path (at most %d bytes with the socket name); use a shorter --data-dir", dataDir, maxSocketPath)
 	}
 	return Member{
+		Layout:    layout,
 		Name:      memberName,
-		Dir:       filepath.Join(dataDir, memberSubdir),
+		Dir:       layout.EtcdDir(),
 		ClientURL: url.URL{Scheme: "unix", Path: clientPath},
 		PeerURL:   url.URL{Scheme: "unix", Path: peerPath},
 	}, nil

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -14,9 +13,6 @@ import (
 
 const (
 	memberName     = "mpijob-apiserver"
-	clientSocket   = "etcd-client.sock"
-	peerSocket     = "etcd-peer.sock"
-	memberSubdir   = "etcd"
 	maxSocketPath  = 107 // sun_path is 108 bytes including the NUL
 	privateDirMode = 0o700
 )
@@ -37,7 +33,7 @@ func Start(dataDir string, o *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dataDir = filepath.Dir(m.Dir)
+	dataDir = m.Layout.Dir
 	if err := os.MkdirAll(dataDir, privateDirMode); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}

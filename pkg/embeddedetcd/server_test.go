@@ -12,6 +12,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/mpijob/mpijob-apiserver/pkg/datadir"
 )
 
 func shortTempDir(t *testing.T) string {
@@ -46,12 +48,12 @@ func TestStartServesOnPrivateUnixSocketsOnly(t *testing.T) {
 	}
 	defer s.Stop()
 
-	if got := s.Endpoints(); len(got) != 1 || got[0] != "unix://"+filepath.Join(dir, clientSocket) {
+	if got := s.Endpoints(); len(got) != 1 || got[0] != "unix://"+datadir.New(dir).EtcdClientSocket() {
 		t.Fatalf("endpoints = %v, want the client socket in the data dir", got)
 	}
 	assertMode(t, dir, os.ModeDir|0o700)
-	assertMode(t, filepath.Join(dir, clientSocket), os.ModeSocket|0o600)
-	assertMode(t, filepath.Join(dir, peerSocket), os.ModeSocket|0o600)
+	assertMode(t, datadir.New(dir).EtcdClientSocket(), os.ModeSocket|0o600)
+	assertMode(t, datadir.New(dir).EtcdPeerSocket(), os.ModeSocket|0o600)
 	assertNoTCPListenerOf(t, os.Getpid(), []int{2379, 2380})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

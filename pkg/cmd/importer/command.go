@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/mpijob/mpijob-apiserver/pkg/datadir"
 	clientset "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
 )
 
@@ -50,7 +51,7 @@ it equals the input, else "exists, differs"; one that equals the input but has n
 status yet gets its status. Running the import again is safe. The command exits
 non-zero when any object was refused or differs.`,
 		Example: "  kubectl get mpijobs -A -o yaml > mpijobs.yaml\n" +
-			"  mpijob-apiserver import --kubeconfig _data/admin.kubeconfig -f mpijobs.yaml\n" +
+			"  mpijob-apiserver import --kubeconfig " + datadir.New(datadir.DefaultDir).AdminKubeconfig() + " -f mpijobs.yaml\n" +
 			"  kubectl get mpijobs -A -o json | mpijob-apiserver import -f - --dry-run",
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
@@ -62,7 +63,8 @@ non-zero when any object was refused or differs.`,
 	f.StringArrayVarP(&o.filenames, "filename", "f", nil,
 		"File with the exported MPIJobs, or - for standard input; repeatable.")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "",
-		"Kubeconfig of the target server (default: $KUBECONFIG or ~/.kube/config; a standalone server writes <data-dir>/admin.kubeconfig).")
+		"Kubeconfig of the target server (default: $KUBECONFIG or ~/.kube/config; a standalone server writes "+
+			datadir.New("<data-dir>").AdminKubeconfig()+").")
 	f.StringVar(&o.context, "context", "", "Kubeconfig context to use (default: its current context).")
 	f.BoolVar(&o.dryRun, "dry-run", false,
 		"Server-side dry run: the server validates every object and stores nothing.")

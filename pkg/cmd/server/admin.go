@@ -7,25 +7,22 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/mpijob/mpijob-apiserver/pkg/datadir"
 )
 
-const (
-	adminTokenFile      = "admin-token.csv"
-	adminKubeconfigFile = "admin.kubeconfig"
-	adminUser           = "admin"
-)
+const adminUser = "admin"
 
 // ensureAdminToken returns the path of the data dir's token file, creating it
 // with a fresh random token on first start. The admin is in system:masters,
 // as kubeadm's admin is, so the max-in-flight limits never lock it out.
 func ensureAdminToken(dataDir string) (path, token string, err error) {
-	path = filepath.Join(dataDir, adminTokenFile)
+	path = datadir.New(dataDir).AdminTokenFile()
 	data, err := os.ReadFile(path)
 	if err == nil {
 		token, _, _ = strings.Cut(strings.TrimSpace(string(data)), ",")
@@ -49,7 +46,7 @@ func ensureAdminToken(dataDir string) (path, token string, err error) {
 	return path, token, nil
 }
 
-// writeAdminKubeconfig writes <data-dir>/admin.kubeconfig for the admin token,
+// writeAdminKubeconfig writes the data dir's admin kubeconfig for the admin token,
 // trusting the serving certificate, with the default namespace. It is
 // rewritten on every start so it always names the current address.
 func writeAdminKubeconfig(dataDir, host string, port int, caFile, token string) (string, error) {
@@ -66,7 +63,7 @@ func writeAdminKubeconfig(dataDir, host string, port int, caFile, token string) 
 	cfg.AuthInfos[adminUser] = &clientcmdapi.AuthInfo{Token: token}
 	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: adminUser, Namespace: "default"}
 	cfg.CurrentContext = name
-	path := filepath.Join(dataDir, adminKubeconfigFile)
+	path := datadir.New(dataDir).AdminKubeconfig()
 	data, err := clientcmd.Write(*cfg)
 	if err != nil {
 		return "", err

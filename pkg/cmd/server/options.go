@@ -17,6 +17,7 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/pkg/apiserver"
+	"github.com/mpijob/mpijob-apiserver/pkg/datadir"
 	"github.com/mpijob/mpijob-apiserver/pkg/embeddedetcd"
 )
 
@@ -27,7 +28,6 @@ const (
 	// cluster authenticates and authorizes, admission runs as in the cluster.
 	ModeAggregated = "aggregated"
 
-	defaultDataDir     = "_data"
 	defaultEtcdPrefix  = "/registry"
 	defaultSecurePort  = 8443
 	defaultBindAddress = "127.0.0.1"
@@ -84,7 +84,7 @@ func NewOptions(out io.Writer) *Options {
 
 	return &Options{
 		Mode:           ModeStandalone,
-		DataDir:        defaultDataDir,
+		DataDir:        datadir.DefaultDir,
 		SecureServing:  serving,
 		Authentication: NewAuthenticationOptions(),
 		Etcd:           etcd,
@@ -161,7 +161,7 @@ func (o *Options) Complete() error {
 	// Self-signed serving certificates go to the data dir, not to
 	// ./apiserver.local.config under whatever the working directory is.
 	if o.SecureServing.ServerCert.CertDirectory == "" || o.SecureServing.ServerCert.CertDirectory == "apiserver.local.config/certificates" {
-		o.SecureServing.ServerCert.CertDirectory = filepath.Join(o.DataDir, "certs")
+		o.SecureServing.ServerCert.CertDirectory = datadir.New(o.DataDir).CertDir()
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	etcdutlsnapshot "go.etcd.io/etcd/etcdutl/v3/snapshot"
 	"go.uber.org/zap"
 
+	"github.com/mpijob/mpijob-apiserver/pkg/datadir"
 	"github.com/mpijob/mpijob-apiserver/pkg/embeddedetcd"
 )
 
@@ -21,19 +22,23 @@ type restoreOptions struct {
 	bumpRevision uint64
 }
 
+// helpDir is the data directory as the help text calls it.
+var helpDir = datadir.New("DIR")
+
 func newRestoreCommand(out io.Writer) *cobra.Command {
 	o := &restoreOptions{}
 	cmd := &cobra.Command{
 		Use:   "restore FILE --data-dir DIR",
 		Short: "Restore a snapshot FILE into a new data directory DIR",
-		Long: `Restore verifies FILE (made by "snapshot save" or "etcdctl snapshot save") and
-writes the embedded etcd's data from it into DIR/etcd, as the single member that
+		Long: fmt.Sprintf(`Restore verifies FILE (made by "snapshot save" or "etcdctl snapshot save") and
+writes the embedded etcd's data from it into %s, as the single member that
 "mpijob-apiserver --data-dir DIR" runs.
 
 DIR must not exist or be empty: restore never overwrites data, and refuses a
 directory a running server holds. The restored directory has no admin token,
-serving certificate or admin.kubeconfig: the server generates new ones when it
-first starts on DIR, so clients need the new DIR/admin.kubeconfig.`,
+serving certificate or %s: the server generates new ones when it
+first starts on DIR, so clients need the new %s.`,
+			helpDir.EtcdDir(), filepath.Base(helpDir.AdminKubeconfig()), helpDir.AdminKubeconfig()),
 		Example: "  mpijob-apiserver snapshot restore backup.db --data-dir _restored\n" +
 			"  mpijob-apiserver --data-dir _restored",
 		Args:         cobra.ExactArgs(1),
@@ -65,7 +70,7 @@ func (o *restoreOptions) run(file string, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(m.Dir)
+	dir := m.Layout.Dir
 	_, statErr := os.Stat(dir)
 	created := errors.Is(statErr, os.ErrNotExist)
 
@@ -73,8 +78,8 @@ func (o *restoreOptions) run(file string, out io.Writer) (err error) {
 	// leaves no lock file behind; only an existing lock file is tried, to
 	// tell a running server's dir.
 	if !created {
-		if err := checkEmpty(dir, m.Dir); err != nil {
-			if _, serr := os.Stat(filepath.Join(dir, embeddedetcd.LockFileName)); serr == nil {
+		if err := checkEmpty(m.Layout); err != nil {
+			if _, serr := os.Stat(m.Layout.LockFile()); serr == nil {
 				lock, lerr := embeddedetcd.Lock(dir)
 				if lerr != nil {
 					return lockError(dir, lerr)
@@ -97,7 +102,7 @@ func (o *restoreOptions) run(file string, out io.Writer) (err error) {
 		}
 	}()
 	// Again under the lock: something may have been written meanwhile.
-	if err := checkEmpty(dir, m.Dir); err != nil {
+	if err := checkEmpty(m.Layout); err != nil {
 		return err
 	}
 
@@ -136,7 +141,7 @@ func (o *restoreOptions) run(file string, out io.Writer) (err error) {
 	fmt.Fprintf(out, "Restored %s into %s in %s: %s%s\n", file, m.Dir, time.Since(start).Round(time.Millisecond), st, bumped)
 	fmt.Fprintf(out, "Start the server with: mpijob-apiserver --data-dir %s\n"+
 		"It generates a new admin token, serving certificate and %s on first start.\n",
-		dir, filepath.Join(dir, "admin.kubeconfig"))
+		dir, m.Layout.AdminKubeconfig())
 	return nil
 }
 
@@ -148,7 +153,8 @@ func lockError(dir string, err error) error {
 }
 
 // checkEmpty refuses a data dir that holds anything but the lock file.
-func checkEmpty(dir, etcdDir string) error {
+func checkEmpty(layout datadir.Layout) error {
+	dir, etcdDir := layout.Dir, layout.EtcdDir()
 	if _, err := os.Stat(etcdDir); err == nil {
 		return fmt.Errorf("refusing to restore into %s: it already holds etcd data (%s); restore never overwrites data, choose a new directory", dir, etcdDir)
 	}
@@ -158,7 +164,7 @@ func checkEmpty(dir, etcdDir string) error {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.Name() != embeddedetcd.LockFileName {
+		if filepath.Join(dir, e.Name()) != layout.LockFile() {
 			names = append(names, e.Name())
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	clientsnapshot "go.etcd.io/etcd/client/v3/snapshot"
 	"go.uber.org/zap"
 
+	"github.com/mpijob/mpijob-apiserver/pkg/datadir"
 	"github.com/mpijob/mpijob-apiserver/pkg/embeddedetcd"
 )
 
@@ -29,7 +30,7 @@ type saveOptions struct {
 }
 
 func newSaveCommand(out io.Writer) *cobra.Command {
-	o := &saveOptions{dataDir: "_data", dialTimeout: 10 * time.Second}
+	o := &saveOptions{dataDir: datadir.DefaultDir, dialTimeout: 10 * time.Second}
 	cmd := &cobra.Command{
 		Use:   "save FILE",
 		Short: "Save the etcd data of a running server to FILE",
@@ -41,7 +42,7 @@ The snapshot is written to a temporary file next to FILE, verified (the sha256
 etcd appends to it, and the database's own consistency check) and only then
 renamed to FILE, so FILE is either the old file or a whole, verified snapshot.
 It holds every write the server acknowledged before the command started.`,
-		Example: "  mpijob-apiserver snapshot save --data-dir _data backup.db\n" +
+		Example: "  mpijob-apiserver snapshot save --data-dir " + datadir.DefaultDir + " backup.db\n" +
 			"  mpijob-apiserver snapshot save --etcd-servers https://10.0.0.1:2379 --etcd-cafile ca.crt \\\n" +
 			"      --etcd-certfile client.crt --etcd-keyfile client.key backup.db",
 		Args:         cobra.ExactArgs(1),
@@ -87,7 +88,7 @@ func (o *saveOptions) run(ctx context.Context, file string, out io.Writer) error
 			return err
 		}
 		if _, err := os.Stat(m.ClientURL.Path); err != nil {
-			return fmt.Errorf("no server with an embedded etcd runs on data dir %s (%w); start it, or give --etcd-servers for an external etcd", filepath.Dir(m.Dir), err)
+			return fmt.Errorf("no server with an embedded etcd runs on data dir %s (%w); start it, or give --etcd-servers for an external etcd", m.Layout.Dir, err)
 		}
 		endpoints = []string{m.ClientURL.String()}
 	} else if o.caFile != "" || o.certFile != "" || o.keyFile != "" {
