@@ -1,5 +1,5 @@
-// Package apiserver assembles the MPIJob API server from a generic server
-// configuration and the MPIJob storage.
+// Package apiserver assembles the MPIJob API server: its scheme, its
+// configuration, and the kubeflow.org group installed on a generic server.
 package apiserver
 
 import (
@@ -37,6 +37,11 @@ type Config struct {
 type completedConfig struct {
 	GenericConfig genericapiserver.CompletedConfig
 	ExtraConfig   *ExtraConfig
+
+	// The storage is made by Complete: the handler chain in GenericConfig
+	// reads from it, and New installs it.
+	mpijobs *mpijobstorage.REST
+	status  *mpijobstorage.StatusREST
 }
 
 // CompletedConfig can only be made by Config.Complete, so that New never sees
@@ -50,22 +55,33 @@ type Server struct {
 	GenericAPIServer *genericapiserver.GenericAPIServer
 }
 
-// Complete fills in the defaults of the generic configuration.
-func (c *Config) Complete() CompletedConfig {
+// Complete creates the MPIJob storage, puts the MPIJob filters, which read
+// from it, into the generic handler chain, and fills in the defaults of the
+// generic configuration. Like the generic Complete it changes c; call it once.
+func (c *Config) Complete() (CompletedConfig, error) {
+	mpijobs, status, err := mpijobstorage.NewREST(Scheme, c.GenericConfig.RESTOptionsGetter,
+		mpijobstorage.Options{NoGarbageCollector: c.ExtraConfig.NoGarbageCollector})
+	if err != nil {
+		return CompletedConfig{}, fmt.Errorf("creating the mpijobs storage: %w", err)
+	}
+	c.GenericConfig.BuildHandlerChainFunc = filters.BuildHandlerChain(c.GenericConfig.BuildHandlerChainFunc,
+		filters.MPIJobs{
+			Get: func(ctx context.Context, name string) (runtime.Object, error) {
+				return mpijobs.Get(ctx, name, &metav1.GetOptions{})
+			},
+			Convertor:  Scheme,
+			Serializer: Codecs,
+		})
 	return CompletedConfig{&completedConfig{
 		GenericConfig: c.GenericConfig.Complete(),
 		ExtraConfig:   &c.ExtraConfig,
-	}}
+		mpijobs:       mpijobs,
+		status:        status,
+	}}, nil
 }
 
 // New builds the server and installs the kubeflow.org API group.
 func (c CompletedConfig) New() (*Server, error) {
-	mpijobs, status, err := mpijobstorage.NewREST(Scheme, c.GenericConfig.RESTOptionsGetter,
-		mpijobstorage.Options{NoGarbageCollector: c.ExtraConfig.NoGarbageCollector})
-	if err != nil {
-		return nil, fmt.Errorf("creating the mpijobs storage: %w", err)
-	}
-	c.wrapHandlerChain(mpijobs)
 	generic, err := c.GenericConfig.New("mpijob-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, err
@@ -76,23 +92,11 @@ func (c CompletedConfig) New() (*Server, error) {
 			encodedcache.New(c.ExtraConfig.EncodedListCacheBytes))
 	}
 	groupInfo.VersionedResourcesStorageMap[v1alpha2.SchemeGroupVersion.Version] = map[string]rest.Storage{
-		"mpijobs":        mpijobs,
-		"mpijobs/status": status,
+		"mpijobs":        c.mpijobs,
+		"mpijobs/status": c.status,
 	}
 	if err := generic.InstallAPIGroup(&groupInfo); err != nil {
 		return nil, fmt.Errorf("installing the %s API group: %w", kubeflow.GroupName, err)
 	}
 	return &Server{GenericAPIServer: generic}, nil
-}
-
-// wrapHandlerChain puts the MPIJob filters into the generic handler chain.
-func (c CompletedConfig) wrapHandlerChain(mpijobs *mpijobstorage.REST) {
-	c.GenericConfig.BuildHandlerChainFunc = filters.BuildHandlerChain(c.GenericConfig.BuildHandlerChainFunc,
-		filters.MPIJobs{
-			Get: func(ctx context.Context, name string) (runtime.Object, error) {
-				return mpijobs.Get(ctx, name, &metav1.GetOptions{})
-			},
-			Convertor:  Scheme,
-			Serializer: Codecs,
-		})
 }

@@ -119,7 +119,12 @@ func (o *Options) Start(ctx context.Context) (*Running, error) {
 // serve builds the server from cfg and runs it until ctx is cancelled, then
 // calls cleanup. On an error before it runs, cleanup is called at once.
 func serve(ctx context.Context, cfg *apiserver.Config, cleanup func()) (*Running, error) {
-	srv, err := cfg.Complete().New()
+	completed, err := cfg.Complete()
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	srv, err := completed.New()
 	if err != nil {
 		cleanup()
 		return nil, err
