@@ -27,6 +27,11 @@ var publicPaths = []string{"/livez", "/readyz", "/healthz", "/version", "/versio
 type AuthenticationOptions struct {
 	Delegating    *genericoptions.DelegatingAuthenticationOptions
 	TokenAuthFile string
+
+	// adminTokenFile is the data dir's admin token, accepted besides
+	// TokenAuthFile in standalone mode; Options.Complete names it and Start
+	// creates it.
+	adminTokenFile string
 }
 
 // NewAuthenticationOptions returns the defaults.
@@ -50,15 +55,15 @@ func (o *AuthenticationOptions) Validate() []error {
 
 // ApplyToStandalone sets up authentication without a cluster: client
 // certificates (--client-ca-file), front-proxy headers when their CA is
-// given, the static token files, and anonymous access to publicPaths only;
-// any other request without credentials is a 401.
+// given, the admin's and --token-auth-file's tokens, and anonymous access to
+// publicPaths only; any other request without credentials is a 401.
 func (o *AuthenticationOptions) ApplyToStandalone(info *genericapiserver.AuthenticationInfo,
-	serving *genericapiserver.SecureServingInfo, tokenFiles ...string) error {
-	if o.TokenAuthFile != "" {
-		tokenFiles = append(tokenFiles, o.TokenAuthFile)
-	}
+	serving *genericapiserver.SecureServingInfo) error {
 	var authenticators []authenticator.Request
-	for _, path := range tokenFiles {
+	for _, path := range []string{o.adminTokenFile, o.TokenAuthFile} {
+		if path == "" {
+			continue
+		}
 		tokens, err := tokenfile.NewCSV(path)
 		if err != nil {
 			return fmt.Errorf("reading the token file %s: %w", path, err)

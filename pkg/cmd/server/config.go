@@ -14,10 +14,10 @@ import (
 
 const openAPITitle = "mpijob-apiserver"
 
-// Config builds the server configuration for the mode, storing in the etcd
-// at etcdEndpoints. adminTokenFile (standalone only) holds bearer tokens
-// accepted besides the flags' credentials.
-func (o *Options) Config(etcdEndpoints []string, adminTokenFile string) (*apiserver.Config, error) {
+// Config builds the server configuration for the mode from completed
+// options. Standalone, the data dir's admin token file must exist (Start
+// makes it).
+func (o *Options) Config() (*apiserver.Config, error) {
 	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil,
 		[]net.IP{netutils.ParseIPSloppy("127.0.0.1"), netutils.ParseIPSloppy("::1")}); err != nil {
 		return nil, fmt.Errorf("creating the self-signed serving certificate: %w", err)
@@ -36,8 +36,7 @@ func (o *Options) Config(etcdEndpoints []string, adminTokenFile string) (*apiser
 		return nil, err
 	}
 	etcd := *o.Etcd
-	etcd.StorageConfig.Transport.ServerList = etcdEndpoints
-	if usesTCP(etcdEndpoints) && etcd.StorageConfig.Transport.EgressLookup == nil {
+	if usesTCP(etcd.StorageConfig.Transport.ServerList) && etcd.StorageConfig.Transport.EgressLookup == nil {
 		etcd.StorageConfig.Transport.EgressLookup = patientEtcdDialer
 	}
 
@@ -45,7 +44,7 @@ func (o *Options) Config(etcdEndpoints []string, adminTokenFile string) (*apiser
 	if o.Mode == ModeAggregated {
 		err = o.applyAggregated(cfg, &etcd)
 	} else {
-		err = o.applyStandalone(cfg, &etcd, adminTokenFile)
+		err = o.applyStandalone(cfg, &etcd)
 	}
 	if err != nil {
 		return nil, err

@@ -9,14 +9,14 @@ import (
 // client-certificate authentication, every authenticated user allowed, no
 // admission chain and no API Priority and Fairness (both read their
 // configuration from a cluster).
-func (o *Options) applyStandalone(cfg *genericapiserver.RecommendedConfig, etcd *genericoptions.EtcdOptions, adminTokenFile string) error {
+func (o *Options) applyStandalone(cfg *genericapiserver.RecommendedConfig, etcd *genericoptions.EtcdOptions) error {
 	if err := etcd.ApplyTo(&cfg.Config); err != nil {
 		return err
 	}
 	if err := o.SecureServing.ApplyToConfig(&cfg.Config); err != nil {
 		return err
 	}
-	if err := o.Authentication.ApplyToStandalone(&cfg.Authentication, cfg.SecureServing, adminTokenFile); err != nil {
+	if err := o.Authentication.ApplyToStandalone(&cfg.Authentication, cfg.SecureServing); err != nil {
 		return err
 	}
 	cfg.Authorization.Authorizer = standaloneAuthorizer

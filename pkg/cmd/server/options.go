@@ -58,6 +58,10 @@ type Options struct {
 
 	Out io.Writer
 
+	// embeddedEtcd is set by Complete when the server runs its own etcd
+	// member; Etcd's server list then holds that member's endpoint.
+	embeddedEtcd bool
+
 	// flags remembers which flags were given, for defaults that depend on
 	// the mode.
 	flags *pflag.FlagSet
@@ -128,19 +132,30 @@ func (o *Options) flagGiven(name string) bool {
 	return o.flags != nil && o.flags.Changed(name)
 }
 
-// EmbeddedEtcdEnabled tells whether the server runs its own etcd member:
-// in standalone mode when no --etcd-servers are given.
-func (o *Options) EmbeddedEtcdEnabled() bool {
-	return o.Mode == ModeStandalone && len(o.Etcd.StorageConfig.Transport.ServerList) == 0
-}
+// EmbeddedEtcdEnabled tells whether the server runs its own etcd member: in
+// standalone mode when no --etcd-servers are given. Complete decides it.
+func (o *Options) EmbeddedEtcdEnabled() bool { return o.embeddedEtcd }
 
-// Complete fills in values that depend on other flags.
+// Complete fills in values that depend on other flags, among them the
+// embedded etcd's endpoint and the admin token file in the data dir.
 func (o *Options) Complete() error {
 	abs, err := filepath.Abs(o.DataDir)
 	if err != nil {
 		return err
 	}
 	o.DataDir = abs
+	layout := datadir.New(o.DataDir)
+	if o.Mode == ModeStandalone {
+		// The member's endpoint is known before it runs, so that the etcd
+		// options are complete and validated like given ones. A second
+		// Complete sees the filled-in list and keeps the member.
+		servers := &o.Etcd.StorageConfig.Transport.ServerList
+		if o.embeddedEtcd || len(*servers) == 0 {
+			o.embeddedEtcd = true
+			*servers = []string{layout.EtcdClientURL()}
+		}
+		o.Authentication.adminTokenFile = layout.AdminTokenFile()
+	}
 	// API Priority and Fairness reads its configuration from the cluster:
 	// on by default behind kube-apiserver, off standalone, where the
 	// max-in-flight limits apply instead.
@@ -161,7 +176,7 @@ func (o *Options) Complete() error {
 	// Self-signed serving certificates go to the data dir, not to
 	// ./apiserver.local.config under whatever the working directory is.
 	if o.SecureServing.ServerCert.CertDirectory == "" || o.SecureServing.ServerCert.CertDirectory == "apiserver.local.config/certificates" {
-		o.SecureServing.ServerCert.CertDirectory = datadir.New(o.DataDir).CertDir()
+		o.SecureServing.ServerCert.CertDirectory = layout.CertDir()
 	}
 	return nil
 }
@@ -197,16 +212,14 @@ func (o *Options) Validate() error {
 	return utilerrors.NewAggregate(errs)
 }
 
-// validateEtcd validates the etcd flags as if the embedded member's endpoint
-// were already filled in, because it only exists once the member runs.
+// validateEtcd validates the etcd flags, and the embedded member's when it
+// runs.
 func (o *Options) validateEtcd() []error {
-	if !o.EmbeddedEtcdEnabled() {
-		return o.Etcd.Validate()
+	errs := o.Etcd.Validate()
+	if o.embeddedEtcd {
+		errs = append(errs, o.EmbeddedEtcd.Validate()...)
 	}
-	probe := *o.Etcd
-	probe.StorageConfig.Transport.ServerList = []string{"unix:///embedded"}
-	errs := probe.Validate()
-	return append(errs, o.EmbeddedEtcd.Validate()...)
+	return errs
 }
 
 // validateStandalone refuses the flags that only make sense with a cluster.

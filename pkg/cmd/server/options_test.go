@@ -25,7 +25,7 @@ func TestValidateRefusesWhatStandaloneCannotDo(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			o := NewOptions(io.Discard)
+			o := completedOptions(t)
 			tc.change(o)
 			err := o.Validate()
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -33,9 +33,20 @@ func TestValidateRefusesWhatStandaloneCannotDo(t *testing.T) {
 			}
 		})
 	}
-	if err := NewOptions(io.Discard).Validate(); err != nil {
+	if err := completedOptions(t).Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
+}
+
+// completedOptions are the defaults after Complete, which Validate expects.
+func completedOptions(t *testing.T) *Options {
+	t.Helper()
+	o := NewOptions(io.Discard)
+	o.DataDir = t.TempDir()
+	if err := o.Complete(); err != nil {
+		t.Fatal(err)
+	}
+	return o
 }
 
 func TestStandaloneAuthorizer(t *testing.T) {

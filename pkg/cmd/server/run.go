@@ -57,7 +57,7 @@ func (r *Running) Done() <-chan struct{} { return r.done }
 // is released.
 func (o *Options) Start(ctx context.Context) (*Running, error) {
 	if o.Mode == ModeAggregated {
-		cfg, err := o.Config(o.Etcd.StorageConfig.Transport.ServerList, "")
+		cfg, err := o.Config()
 		if err != nil {
 			return nil, err
 		}
@@ -75,21 +75,19 @@ func (o *Options) Start(ctx context.Context) (*Running, error) {
 		}
 		_ = lock.Unlock()
 	}
-	endpoints := o.Etcd.StorageConfig.Transport.ServerList
 	if o.EmbeddedEtcdEnabled() {
 		etcd, err = embeddedetcd.Start(o.DataDir, o.EmbeddedEtcd)
 		if err != nil {
 			cleanup()
 			return nil, err
 		}
-		endpoints = etcd.Endpoints()
 	}
-	tokenFile, token, err := ensureAdminToken(o.DataDir)
+	_, token, err := ensureAdminToken(o.DataDir)
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
-	cfg, err := o.Config(endpoints, tokenFile)
+	cfg, err := o.Config()
 	if err != nil {
 		cleanup()
 		return nil, err
