@@ -29,13 +29,20 @@ type Options struct {
 	MaxRequestBytes uint
 	// StartTimeout bounds the wait for the member to become ready.
 	StartTimeout time.Duration
+
+	// APIBodyLimit is the largest request body the API server in front
+	// accepts (not a flag): MaxRequestBytes below it would let etcd refuse
+	// bodies the API accepted.
+	APIBodyLimit int64
 }
 
-// NewOptions returns the defaults.
-func NewOptions() *Options {
+// NewOptions returns the defaults for an API server whose request bodies
+// are at most apiBodyLimit bytes.
+func NewOptions(apiBodyLimit int64) *Options {
 	return &Options{
 		MaxRequestBytes: DefaultMaxRequestBytes,
 		StartTimeout:    60 * time.Second,
+		APIBodyLimit:    apiBodyLimit,
 	}
 }
 
@@ -44,7 +51,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.QuotaBackendBytes, "embedded-etcd-quota-backend-bytes", o.QuotaBackendBytes,
 		"Size in bytes at which the embedded etcd refuses further writes (0: etcd's default of 2 GiB).")
 	fs.UintVar(&o.MaxRequestBytes, "embedded-etcd-max-request-bytes", o.MaxRequestBytes,
-		"Largest request the embedded etcd accepts; keep it above the 3 MiB API body limit.")
+		"Largest request the embedded etcd accepts; keep it above the "+mebibytes(o.APIBodyLimit)+" API body limit.")
 	fs.DurationVar(&o.StartTimeout, "embedded-etcd-start-timeout", o.StartTimeout,
 		"How long to wait for the embedded etcd to become ready.")
 }
@@ -55,11 +62,14 @@ func (o *Options) Validate() []error {
 	if o.QuotaBackendBytes < 0 {
 		errs = append(errs, fmt.Errorf("--embedded-etcd-quota-backend-bytes must not be negative"))
 	}
-	if o.MaxRequestBytes < 3*1024*1024 {
-		errs = append(errs, fmt.Errorf("--embedded-etcd-max-request-bytes must be at least 3 MiB (the API body limit), got %d", o.MaxRequestBytes))
+	if int64(o.MaxRequestBytes) < o.APIBodyLimit {
+		errs = append(errs, fmt.Errorf("--embedded-etcd-max-request-bytes must be at least %s (the API body limit), got %d",
+			mebibytes(o.APIBodyLimit), o.MaxRequestBytes))
 	}
 	if o.StartTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--embedded-etcd-start-timeout must be positive"))
 	}
 	return errs
 }
+
+func mebibytes(n int64) string { return fmt.Sprintf("%g MiB", float64(n)/(1<<20)) }

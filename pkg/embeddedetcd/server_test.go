@@ -16,6 +16,9 @@ import (
 	"github.com/mpijob/mpijob-apiserver/pkg/datadir"
 )
 
+// apiBodyLimit is the API server's request body limit these tests assume.
+const apiBodyLimit = 3 * 1024 * 1024
+
 func shortTempDir(t *testing.T) string {
 	t.Helper()
 	// unix socket paths are limited to 107 bytes; t.TempDir() can be longer.
@@ -42,7 +45,7 @@ func client(t *testing.T, s *Server) *clientv3.Client {
 
 func TestStartServesOnPrivateUnixSocketsOnly(t *testing.T) {
 	dir := shortTempDir(t)
-	s, err := Start(dir, NewOptions())
+	s, err := Start(dir, NewOptions(apiBodyLimit))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +68,7 @@ func TestStartServesOnPrivateUnixSocketsOnly(t *testing.T) {
 
 func TestDataSurvivesRestart(t *testing.T) {
 	dir := shortTempDir(t)
-	s, err := Start(dir, NewOptions())
+	s, err := Start(dir, NewOptions(apiBodyLimit))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,7 @@ func TestDataSurvivesRestart(t *testing.T) {
 	s.Stop()
 	s.Stop() // a second Stop is harmless
 
-	s, err = Start(dir, NewOptions())
+	s, err = Start(dir, NewOptions(apiBodyLimit))
 	if err != nil {
 		t.Fatalf("restart on the same dir: %v", err)
 	}
@@ -93,7 +96,7 @@ func TestDataSurvivesRestart(t *testing.T) {
 
 func TestMaxRequestBytesIsRaisedAboveTheAPIBodyLimit(t *testing.T) {
 	dir := shortTempDir(t)
-	s, err := Start(dir, NewOptions())
+	s, err := Start(dir, NewOptions(apiBodyLimit))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,14 +139,14 @@ func TestLockIsExclusiveAndNamesTheHolder(t *testing.T) {
 
 func TestStartRefusesASocketPathThatIsTooLong(t *testing.T) {
 	dir := filepath.Join(shortTempDir(t), strings.Repeat("d", 100))
-	_, err := Start(dir, NewOptions())
+	_, err := Start(dir, NewOptions(apiBodyLimit))
 	if err == nil || !strings.Contains(err.Error(), "too long") {
 		t.Fatalf("err = %v, want a message that the path is too long", err)
 	}
 }
 
 func TestOptionsValidate(t *testing.T) {
-	o := NewOptions()
+	o := NewOptions(apiBodyLimit)
 	if errs := o.Validate(); len(errs) != 0 {
 		t.Fatalf("defaults invalid: %v", errs)
 	}

@@ -86,14 +86,17 @@ func NewOptions(out io.Writer) *Options {
 	// connection.
 	serving.HTTP2MaxStreamsPerConnection = 1000
 
+	// The embedded etcd must take every body the generic server accepts.
+	run := genericoptions.NewServerRunOptions()
+
 	return &Options{
 		Mode:           ModeStandalone,
 		DataDir:        datadir.DefaultDir,
 		SecureServing:  serving,
 		Authentication: NewAuthenticationOptions(),
 		Etcd:           etcd,
-		EmbeddedEtcd:   embeddedetcd.NewOptions(),
-		ServerRun:      genericoptions.NewServerRunOptions(),
+		EmbeddedEtcd:   embeddedetcd.NewOptions(run.MaxRequestBodyBytes),
+		ServerRun:      run,
 		Audit:          genericoptions.NewAuditOptions(),
 		Features:       newFeatureOptions(),
 		Authorization:  genericoptions.NewDelegatingAuthorizationOptions(),
@@ -145,6 +148,8 @@ func (o *Options) Complete() error {
 	}
 	o.DataDir = abs
 	layout := datadir.New(o.DataDir)
+	// The body limit is no flag, but code may have changed it since NewOptions.
+	o.EmbeddedEtcd.APIBodyLimit = o.ServerRun.MaxRequestBodyBytes
 	if o.Mode == ModeStandalone {
 		// The member's endpoint is known before it runs, so that the etcd
 		// options are complete and validated like given ones. A second
