@@ -95,9 +95,6 @@ func Start(dataDir string, o *Options) (*Server, error) {
 // Endpoints are the client URLs to hand to the storage backend.
 func (s *Server) Endpoints() []string { return []string{s.clientURL} }
 
-// Err delivers an error if the member fails after it started.
-func (s *Server) Err() <-chan error { return s.etcd.Err() }
-
 // Stop stops the member and waits until its data is closed. Safe to call twice.
 func (s *Server) Stop() {
 	select {

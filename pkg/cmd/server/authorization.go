@@ -7,10 +7,10 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 )
 
-// authorizeStandalone makes standalone mode single-tenant: every
-// authenticated user may do everything, and anonymous requests may only read
-// the public health and version endpoints (authentication already admits
-// them nowhere else; this is the second lock on the same door).
+// standaloneAuthorizer makes standalone mode single-tenant: every
+// authenticated user may do everything, and anonymous requests may only GET
+// the public health and version endpoints, publicPaths (authentication
+// already admits them nowhere else; this is the second lock on the same door).
 var standaloneAuthorizer authorizer.Authorizer = authorizer.AuthorizerFunc(authorizeStandalone)
 
 func authorizeStandalone(_ context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {

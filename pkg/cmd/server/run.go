@@ -47,9 +47,6 @@ func (r *Running) Wait() error {
 	return r.err
 }
 
-// Done is closed once the server stopped.
-func (r *Running) Done() <-chan struct{} { return r.done }
-
 // Start brings the server up and returns once the HTTPS listener is open.
 // Standalone, it first locks the data dir, starts the embedded etcd when no
 // --etcd-servers are given and writes the admin credentials. Cancelling ctx
