@@ -20,7 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/mpijob/mpijob-apiserver/test/framework"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 const (
@@ -52,7 +52,7 @@ func startPeer(t *testing.T) *peer {
 		t.Fatal(err)
 	}
 	certDir := filepath.Join(dir, "certs")
-	port := strconv.Itoa(framework.FreePort(t))
+	port := strconv.Itoa(harness.FreePortForTest(t))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
