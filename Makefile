@@ -18,65 +18,198 @@ LDFLAGS := -X $(VERSION_PKG).gitVersion=$(VERSION) -X $(VERSION_PKG).gitCommit=$
 
 GO_TEST_FLAGS ?= -count=1 -timeout 25m
 RUN_ARGS ?=
-IMAGE ?= mpijob-apiserver:$(VERSION)
 
-.PHONY: all build etcd run test test-aggregated test-faults update verify image clean coldstart fuzz bench bench-quick bench-bins
+# The Go modules of tests beside the root module. Each is tidied, vetted and
+# linted with the root module by make verify, `make test-<its last path
+# element>` runs its tests and `make test-modules` (CI) runs them all: a new
+# test module is one more word here.
+TEST_MODULES := test/aggregated test/bench
+# Modules with code, vetted and linted; every go.mod, kept tidy.
+CODE_MODULES := . $(TEST_MODULES)
+GO_MODULES := $(CODE_MODULES) hack/tools
+space := $(subst ,, )
+comma := ,
+# Build tags of files that plain builds leave out (test/faults). go vet runs
+# without and with them; golangci-lint, slower, only with them, which adds
+# files and excludes none as long as no file says //go:build !<tag>.
+EXTRA_BUILD_TAGS := faults
 
+TEST_MODULE_TARGETS := $(addprefix test-,$(notdir $(TEST_MODULES)))
+# What the tests run: the built server and etcd, by absolute path.
+TEST_ENV := MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) MPIJOB_APISERVER_VERSION=$(VERSION) ETCD_BIN=$(CURDIR)/$(ETCD)
+
+# The Go files of the checkout: tracked or new, not ignored, not deleted.
+GO_FILES = $$(git ls-files -z --cached --others --exclude-standard '*.go' | \
+	xargs -0 sh -c 'for f; do [ -f "$$f" ] && echo "$$f"; done' sh)
+
+# golangci-lint, pinned by the tool directive of hack/tools/go.mod.
+GOLANGCI_LINT := _output/tools/golangci-lint
+
+.PHONY: all help build etcd run check-tools check-test-tools check-verify-tools \
+	test test-modules $(TEST_MODULE_TARGETS) aggregated-bins test-faults fuzz \
+	update update-generated update-mod update-boilerplate update-gofmt \
+	verify verify-generated verify-mod verify-lint verify-boilerplate verify-vet verify-gofmt \
+	image bench bench-quick bench-bins coldstart clean
+
+## all: the default, build.
 all: build
+
+## help: list the targets and what each does.
+help:
+	@echo "make targets (TEST_MODULES: $(TEST_MODULES)):"
+	@awk '/^## [a-zA-Z0-9<>_./-]+: / { n = index($$0, ": "); printf "  %-28s %s\n", substr($$0, 4, n - 4), substr($$0, n + 2); more = 1; next } \
+		/^## / && more { printf "  %-28s %s\n", "", substr($$0, 4); next } \
+		{ more = 0 }' $(MAKEFILE_LIST)
 
 ## build: compile the server into _output/bin, stamped with the version.
 build:
 	go build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mpijob-apiserver
 
-## run: build, then start standalone on https://127.0.0.1:8443 with its data in ./_data.
-run: build
-	$(BIN) --data-dir _data $(RUN_ARGS)
-
-# What the tests run: the built server and etcd, by absolute path.
-TEST_ENV := MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) MPIJOB_APISERVER_VERSION=$(VERSION) ETCD_BIN=$(CURDIR)/$(ETCD)
-
 ## etcd: build the etcd v3.7.0 server that tests run as a process into _output/bin/etcd.
 etcd:
 	go build -o $(ETCD) ./test/tools/etcd
 
-## test: unit, registry, integration and end-to-end tests (the e2e tests use the built binary).
-test: build etcd
+## run: build, then start standalone on https://127.0.0.1:8443 with its data in ./_data.
+run: build
+	$(BIN) --data-dir _data $(RUN_ARGS)
+
+# need: fails naming each of the commands $(1) that is not on PATH, and what needs them ($(2)).
+need = @missing=""; for tool in $(1); do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "missing on PATH:$$missing; $(2)." >&2; \
+		echo "(Debian: apt-get install curl openssl protobuf-compiler; kubectl: https://kubernetes.io/docs/tasks/tools/)" >&2; \
+		exit 1; \
+	fi
+
+## check-tools: fail, naming them, if commands that make test or make verify run are missing.
+check-tools: check-test-tools check-verify-tools
+
+## check-test-tools: kubectl and curl (test/e2e drives the server with them; test/deploy runs
+## kubectl kustomize) and openssl (test/deploy runs hack/gen-certs.sh).
+check-test-tools:
+	$(call need,go kubectl curl openssl,make test needs kubectl and curl (test/e2e) and openssl (test/deploy))
+
+## check-verify-tools: protoc (the protobuf code of verify-generated) and git (the file lists).
+check-verify-tools:
+	$(call need,go git protoc,make verify needs protoc (verify-generated) and git)
+
+## test: unit, registry, integration, deployment and end-to-end tests of the root module
+## (the e2e tests run the built binary); needs kubectl, curl and openssl.
+test: check-test-tools build etcd
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) ./...
 
-## test-aggregated: the server behind a real kube-apiserver v1.37.2 (builds it, kubectl
-## v1.37.2 and kube-controller-manager in the separate test/aggregated module first).
-test-aggregated: build etcd
-	test/aggregated/build.sh
-	cd test/aggregated && go vet ./... && \
-		$(TEST_ENV) go test $(GO_TEST_FLAGS) ./...
+## test-<module>: the tests of the test module test/<module> (one of TEST_MODULES), with
+## the built server and etcd.
+$(TEST_MODULE_TARGETS): test-%: build etcd
+	cd $(filter %/$*,$(TEST_MODULES)) && $(TEST_ENV) go test $(GO_TEST_FLAGS) ./...
 
-## fuzz: run each fuzz target for FUZZTIME (default 30s) and print executions and findings.
-fuzz:
-	hack/fuzz.sh
+## test-modules: the tests of every test module (test-aggregated, test-bench, ...).
+test-modules: $(TEST_MODULE_TARGETS)
+
+## aggregated-bins: kube-apiserver, kube-controller-manager and kubectl v1.37.2 for
+## test-aggregated (test/aggregated/build.sh, into _output/aggregated/bin).
+aggregated-bins:
+	test/aggregated/build.sh
+
+## test-aggregated: the server behind a real kube-apiserver v1.37.2 (module test/aggregated;
+## builds kube-apiserver, kube-controller-manager and kubectl v1.37.2 first).
+test-aggregated: aggregated-bins
+
+## test-bench: the CRD peer's tests (module test/bench).
+test-bench:
 
 ## test-faults: the heavy fault tests of docs/RELIABILITY.md (kill -9 of the embedded etcd under
 ## write load, overload): behind the faults build tag, so plain `make test` does not run them.
 test-faults: build etcd
 	$(TEST_ENV) go test -tags faults -p 1 -count=1 -timeout 20m -v ./test/faults/...
 
-## update: regenerate all generated code.
-update:
+## fuzz: run each fuzz target for FUZZTIME (default 30s) and print executions and findings.
+fuzz:
+	hack/fuzz.sh
+
+## update: everything verify checks that a tool can fix: generated code, go.mod files,
+## licence headers, formatting.
+update: update-generated update-mod update-boilerplate update-gofmt
+
+## update-generated: regenerate all generated code (needs protoc).
+update-generated:
 	hack/update-codegen.sh
 
-## verify: generated code is current, code is formatted and vetted.
-verify:
-	hack/verify-codegen.sh
-	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
-	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	go vet ./...
+## update-mod: go mod tidy in every module.
+update-mod:
+	@for m in $(GO_MODULES); do echo "go mod tidy in $$m"; (cd $$m && go mod tidy) || exit 1; done
 
-## image: build the container image (needs a Docker engine).
+## update-boilerplate: add the licence header to Go and shell files that lack it.
+update-boilerplate:
+	hack/boilerplate.sh --fix
+
+## update-gofmt: gofmt -w every Go file.
+update-gofmt:
+	gofmt -w $(GO_FILES)
+
+## verify: what CI checks before the tests: generated code, go.mod files, lint, licence
+## headers, go vet and gofmt. Fails on the first target that fails.
+verify: verify-generated verify-mod verify-boilerplate verify-gofmt verify-vet verify-lint
+
+## verify-generated: regenerate into a temporary copy of the checkout and diff it against
+## the checkout (needs protoc).
+verify-generated: check-verify-tools
+	hack/verify-codegen.sh
+
+## verify-mod: every go.mod and go.sum is tidy (go mod tidy -diff).
+verify-mod:
+	@failed=""; for m in $(GO_MODULES); do \
+		echo "go mod tidy -diff in $$m"; (cd $$m && go mod tidy -diff) || failed="$$failed $$m"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "not tidy:$$failed (run make update-mod)" >&2; exit 1; fi
+
+## verify-lint: golangci-lint (.golangci.yml) in every module, with EXTRA_BUILD_TAGS.
+verify-lint: $(GOLANGCI_LINT)
+	@if git grep -qE '^//go:build .*!($(subst $(space),|,$(EXTRA_BUILD_TAGS)))\b' -- '*.go'; then \
+		echo "a file is built only without one of EXTRA_BUILD_TAGS: lint without them too" >&2; exit 1; fi
+	@failed=""; for m in $(CODE_MODULES); do \
+		echo "golangci-lint in $$m (tags: $(EXTRA_BUILD_TAGS))"; \
+		(cd $$m && $(CURDIR)/$(GOLANGCI_LINT) run --config $(CURDIR)/.golangci.yml \
+			--build-tags "$(subst $(space),$(comma),$(EXTRA_BUILD_TAGS))" ./...) || failed="$$failed $$m"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "golangci-lint found problems in:$$failed" >&2; exit 1; fi
+
+## verify-boilerplate: every Go and shell file starts with the licence header.
+verify-boilerplate:
+	hack/boilerplate.sh
+
+## verify-vet: go vet in every module, also with EXTRA_BUILD_TAGS.
+verify-vet:
+	@failed=""; for m in $(CODE_MODULES); do for tags in "" $(EXTRA_BUILD_TAGS); do \
+		echo "go vet in $$m$${tags:+ with tags $$tags}"; \
+		(cd $$m && go vet $${tags:+-tags $$tags} ./...) || failed="$$failed $$m$${tags:+($$tags)}"; \
+	done; done; \
+	if [ -n "$$failed" ]; then echo "go vet found problems in:$$failed" >&2; exit 1; fi
+
+## verify-gofmt: every Go file is gofmt-formatted.
+verify-gofmt:
+	@unformatted="$$(gofmt -l $(GO_FILES))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed (run make update-gofmt):"; echo "$$unformatted"; exit 1; fi
+
+## _output/tools/golangci-lint: build golangci-lint at the version hack/tools/go.mod pins
+## (again when that changes).
+$(GOLANGCI_LINT): hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && go build -o $(CURDIR)/$@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+IMAGE_NAME ?= mpijob-apiserver
+IMAGE ?= $(IMAGE_NAME):$(VERSION)
+
+## image: build the container image mpijob-apiserver:<VERSION>, also tagged :latest (needs a
+## Docker engine). The build context has no .git: the version comes in as build arguments.
 image:
-	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg GIT_COMMIT=$(GIT_COMMIT) \
+		--build-arg GIT_TREE_STATE=$(GIT_TREE_STATE) --build-arg BUILD_DATE=$(BUILD_DATE) \
+		-t $(IMAGE) -t $(IMAGE_NAME):latest .
 
 BENCH_BIN := _output/bench
 BENCH_ARGS ?=
 
+## bench-bins: build the server, etcd, the bench harness and the CRD peer (module test/bench).
 bench-bins: build etcd
 	cd test/bench && go build -o $(CURDIR)/$(BENCH_BIN)/crdpeer ./crdpeer
 	cd test/bench && go build -o $(CURDIR)/$(BENCH_BIN)/bench .
@@ -95,5 +228,6 @@ bench-quick: bench-bins
 coldstart: build
 	hack/coldstart.sh 5
 
+## clean: remove _output (binaries, tools, certificates).
 clean:
 	rm -rf _output

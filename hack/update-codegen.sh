@@ -11,8 +11,9 @@ module="github.com/mpijob/mpijob-apiserver"
 boilerplate="${root}/hack/boilerplate.go.txt"
 
 # The generators are tool directives of go.mod; kube_codegen.sh installs them
-# into GOBIN, which stays inside the repo's ignored output directory.
-export GOBIN="${root}/_output/bin"
+# into GOBIN, which stays inside the repo's ignored output directory (or
+# CODEGEN_BIN: hack/verify-codegen.sh runs this in a copy of the repo).
+export GOBIN="${CODEGEN_BIN:-${root}/_output/bin}"
 mkdir -p "${GOBIN}"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 

@@ -1,3 +1,6 @@
+// Tools the Makefile builds into _output/tools (make verify-lint), pinned by the
+// tool directives below in a module of their own, so that their dependencies
+// never mix with the project's.
 module github.com/mpijob/mpijob-apiserver/hack/tools
 
 go 1.26.0
