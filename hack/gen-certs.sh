@@ -1,4 +1,18 @@
 #!/usr/bin/env bash
+# Copyright The mpijob-apiserver Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 # Certificates for artifacts/deploy without cert-manager, made with openssl.
 #
 # Usage:
@@ -48,7 +62,8 @@ for arg in "$@"; do
     case "${arg}" in
     --apply) APPLY=true ;;
     -h | --help)
-        sed -n '2,/^set -o/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+        # The comment between the licence header and the first command.
+        sed -n '/^# limitations under the License\./,/^set -o/p' "${BASH_SOURCE[0]}" | sed '1,2d; $d; s/^# \{0,1\}//'
         exit 0
         ;;
     -*)
