@@ -73,13 +73,10 @@ etcd:
 run: build
 	$(BIN) --data-dir _data $(RUN_ARGS)
 
-# need: fails naming each of the commands $(1) that is not on PATH, and what needs them ($(2)).
+# need: fails naming each of the commands $(1) that is not on PATH, what needs
+# them ($(2)) and where to get them ($(3)).
 need = @missing=""; for tool in $(1); do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "missing on PATH:$$missing; $(2)." >&2; \
-		echo "(Debian: apt-get install curl openssl protobuf-compiler; kubectl: https://kubernetes.io/docs/tasks/tools/)" >&2; \
-		exit 1; \
-	fi
+	if [ -n "$$missing" ]; then echo "missing on PATH:$$missing. $(2) ($(3))." >&2; exit 1; fi
 
 ## check-tools: fail, naming them, if commands that make test or make verify run are missing.
 check-tools: check-test-tools check-verify-tools
@@ -87,11 +84,11 @@ check-tools: check-test-tools check-verify-tools
 ## check-test-tools: kubectl and curl (test/e2e drives the server with them; test/deploy runs
 ## kubectl kustomize) and openssl (test/deploy runs hack/gen-certs.sh).
 check-test-tools:
-	$(call need,go kubectl curl openssl,make test needs kubectl and curl (test/e2e) and openssl (test/deploy))
+	$(call need,go kubectl curl openssl,make test needs kubectl and curl (test/e2e) and openssl (test/deploy),Debian: apt-get install curl openssl; kubectl: https://kubernetes.io/docs/tasks/tools/)
 
 ## check-verify-tools: protoc (the protobuf code of verify-generated) and git (the file lists).
 check-verify-tools:
-	$(call need,go git protoc,make verify needs protoc (verify-generated) and git)
+	$(call need,go git protoc,make verify needs protoc (verify-generated) and git,Debian: apt-get install protobuf-compiler git)
 
 ## test: unit, registry, integration, deployment and end-to-end tests of the root module
 ## (the e2e tests run the built binary); needs kubectl, curl and openssl.
