@@ -130,7 +130,7 @@ func stripServerFields(job *v1alpha2.MPIJob) {
 	m.UID = ""
 	m.CreationTimestamp = metav1.Time{}
 	m.Generation = 0
-	m.SelfLink = ""
+	m.SelfLink = "" //nolint:staticcheck // SA1019: an export from an old cluster may still carry the deprecated field; it must not be sent
 	// managedFields record the old cluster's writers and times. Sent on a
 	// create they would be taken as given, claiming writes this server never
 	// saw; without them the import's field manager owns what it wrote, and

@@ -322,7 +322,11 @@ func TestRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer lock.Unlock()
+		defer func() {
+			if err := lock.Unlock(); err != nil {
+				t.Errorf("releasing the lock: %v", err)
+			}
+		}()
 		expectRefused(t, "a running server holds it", "snapshot", "restore", file, "--data-dir", dir)
 		if _, err := os.Stat(filepath.Join(dir, "etcd")); !os.IsNotExist(err) {
 			t.Errorf("restore wrote etcd data into a locked dir (stat: %v)", err)

@@ -165,6 +165,6 @@ func (c *Cluster) WaitAPIService(ctx context.Context, available bool, p *harness
 			if cond.Status == want {
 				return true, nil
 			}
-			return false, fmt.Errorf("Available=%s %s: %s", cond.Status, cond.Reason, cond.Message)
+			return false, fmt.Errorf("condition Available=%s %s: %s", cond.Status, cond.Reason, cond.Message)
 		})
 }

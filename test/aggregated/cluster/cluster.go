@@ -190,7 +190,9 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	}
 	defer func() {
 		if err != nil {
-			c.Stop()
+			// The start's error is what the caller needs; a teardown error
+			// would only hide it.
+			_ = c.Stop()
 		}
 	}()
 	if o.Binaries != nil {

@@ -175,7 +175,7 @@ func (e *env) expect(c cell) want {
 
 	limited := c.limit != unset
 	// The watch cache ignores the limit when resourceVersion is "0".
-	honoursLimit := limited && !(e.cache && c.rv == rvZero)
+	honoursLimit := limited && (!e.cache || c.rv != rvZero)
 	page := func(all []string, rv want) want {
 		rv.code = http.StatusOK
 		if honoursLimit && len(all) > 2 {
@@ -356,12 +356,12 @@ func (e *env) check(t *testing.T, c cell, w want, r rawResponse) {
 		}
 	case http.StatusGone:
 		if w.freshTokenStart == "" {
-			if s.ListMeta.Continue != "" {
-				t.Errorf("the Status has a continue token %q, want none", s.ListMeta.Continue)
+			if s.Continue != "" {
+				t.Errorf("the Status has a continue token %q, want none", s.Continue)
 			}
 			break
 		}
-		tok := decodeToken(t, s.ListMeta.Continue)
+		tok := decodeToken(t, s.Continue)
 		if tok.ResourceVersion != -1 || tok.StartKey != w.freshTokenStart || tok.APIVersion != "meta.k8s.io/v1" {
 			t.Errorf("fresh continue token %+v, want {v: meta.k8s.io/v1, rv: -1, start: %q}", tok, w.freshTokenStart)
 		}
@@ -454,7 +454,7 @@ func (e *env) testExpiredContinueResumes(t *testing.T) {
 		t.Fatalf("expired continue: %s", r)
 	}
 	s := r.status(t)
-	r = e.list(t, matrixNS, url.Values{"limit": {"2"}, "continue": {s.ListMeta.Continue}})
+	r = e.list(t, matrixNS, url.Values{"limit": {"2"}, "continue": {s.Continue}})
 	if r.Code != http.StatusOK {
 		t.Fatalf("the fresh token: %s", r)
 	}
