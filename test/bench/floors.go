@@ -30,12 +30,13 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/pkg/apiserver"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // storedBytes reads one object as the server stored it in etcd: the raw put
 // floor writes exactly these bytes.
-func storedBytes(ctx context.Context, etcdURL, key string) ([]byte, error) {
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdURL}, DialTimeout: 10 * time.Second})
+func storedBytes(ctx context.Context, etcd *harness.Etcd, key string) ([]byte, error) {
+	c, err := harness.EtcdClient(etcd)
 	if err != nil {
 		return nil, err
 	}
@@ -53,8 +54,8 @@ func storedBytes(ctx context.Context, etcdURL, key string) ([]byte, error) {
 // rawPuts writes n values of the given bytes under distinct keys with the
 // given number of concurrent clients sharing one etcd client (as an API
 // server does), and returns how long it took: the floor for a create.
-func rawPuts(ctx context.Context, etcdURL, prefix string, value []byte, n, clients int) (time.Duration, error) {
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdURL}, DialTimeout: 10 * time.Second})
+func rawPuts(ctx context.Context, etcd *harness.Etcd, prefix string, value []byte, n, clients int) (time.Duration, error) {
+	c, err := harness.EtcdClient(etcd)
 	if err != nil {
 		return 0, err
 	}

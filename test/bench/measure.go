@@ -26,11 +26,11 @@ import (
 func (r *results) measureRSS(peers []*peer, label string) error {
 	var v, anon [2]float64
 	for i, p := range peers {
-		b, err := p.server.rssBytes()
+		b, err := rssBytes(p.server)
 		if err != nil {
 			return err
 		}
-		a, err := p.server.anonRSSBytes()
+		a, err := anonRSSBytes(p.server)
 		if err != nil {
 			return err
 		}
@@ -184,15 +184,15 @@ func (r *results) measureWatch(ctx context.Context, peers []*peer, seed map[stri
 
 func (r *results) measureCreates(ctx context.Context, peers []*peer, seed map[string]any, dir string) error {
 	rate := map[string][]float64{}
-	stored, err := storedBytes(ctx, peers[0].etcdURL, "/registry/kubeflow.org/mpijobs/"+namespaceName(0)+"/mpi-test-000000")
+	stored, err := storedBytes(ctx, peers[0].etcd, "/registry/kubeflow.org/mpijobs/"+namespaceName(0)+"/mpi-test-000000")
 	if err != nil {
 		return err
 	}
-	raw, rawURL, err := startEtcd(r.cfg.etcdBin, dir, "etcd-raw")
+	raw, err := startEtcd(ctx, dir, "etcd-raw")
 	if err != nil {
 		return err
 	}
-	defer raw.stop()
+	defer stop(raw.Process)
 	var floor []float64
 	for round := 0; round < r.cfg.rounds; round++ {
 		ns := fmt.Sprintf("bench-create-%d", round)
@@ -203,7 +203,7 @@ func (r *results) measureCreates(ctx context.Context, peers []*peer, seed map[st
 			}
 			rate[p.name] = append(rate[p.name], float64(r.cfg.creates)/took.Seconds())
 		}
-		took, err := rawPuts(ctx, rawURL, fmt.Sprintf("/raw/%d", round), stored, r.cfg.creates, r.cfg.clients)
+		took, err := rawPuts(ctx, raw, fmt.Sprintf("/raw/%d", round), stored, r.cfg.creates, r.cfg.clients)
 		if err != nil {
 			return fmt.Errorf("raw etcd puts: %w", err)
 		}

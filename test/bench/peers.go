@@ -25,8 +25,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"time"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 const (
@@ -40,95 +40,82 @@ const (
 // peer is one API server under test with its own etcd.
 type peer struct {
 	name   string
-	server *proc
-	etcd   *proc
-	// etcdURL is the client URL of the peer's own etcd.
-	etcdURL string
-	base    string // https://127.0.0.1:port
-	token   string
-	client  *http.Client
+	server *harness.Process
+	etcd   *harness.Etcd // nil for our server on its embedded etcd
+	base   string        // https://127.0.0.1:port
+	token  string
+	client *http.Client
 }
 
 func (p *peer) stop() {
-	p.server.stop()
-	p.etcd.stop()
+	stop(p.server)
+	if p.etcd != nil {
+		stop(p.etcd.Process)
+	}
 }
 
 // startOurs runs mpijob-apiserver against its own etcd process.
 func startOurs(ctx context.Context, cfg *config, dir string) (*peer, error) {
-	etcd, etcdURL, err := startEtcd(cfg.etcdBin, dir, "etcd-ours")
+	etcd, err := startEtcd(ctx, dir, "etcd-ours")
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	s, err := startServer(ctx, cfg, filepath.Join(dir, "ours"), dir, etcd, cfg.serverArgs)
 	if err != nil {
+		stop(etcd.Process)
 		return nil, err
 	}
-	dataDir := filepath.Join(dir, "ours")
-	args := append([]string{"--data-dir", dataDir, "--etcd-servers", etcdURL,
-		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(port)}, cfg.serverArgs...)
-	start := time.Now()
-	server, err := startProcEnv(ourName, cfg.serverEnv, cfg.serverBin, args...)
-	if err != nil {
-		etcd.stop()
-		return nil, err
-	}
-	base := fmt.Sprintf("https://127.0.0.1:%d", port)
-	if _, err := waitReady(ctx, server, base, start, 60*time.Second); err != nil {
-		server.stop()
-		etcd.stop()
-		return nil, err
-	}
-	token, err := readAdminToken(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	return &peer{name: ourName, server: server, etcd: etcd, etcdURL: etcdURL, base: base, token: token, client: newHTTPClient(64)}, nil
+	return ourPeer(s, etcd), nil
 }
 
-// readAdminToken takes the token of the admin the server wrote on first start.
-func readAdminToken(dataDir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, "admin-token.csv"))
-	if err != nil {
-		return "", err
+// startServer runs mpijob-apiserver on dataDir, against etcd or, when it
+// is nil, its embedded one, with its logs in logDir; it returns once
+// /readyz answers 200 (Server.ReadyAfter is how long that took from exec)
+// and the admin kubeconfig is written.
+func startServer(ctx context.Context, cfg *config, dataDir, logDir string, etcd *harness.Etcd, args []string) (*harness.Server, error) {
+	o := harness.ServerOptions{Name: ourName, DataDir: dataDir, LogDir: logDir, Args: args, Env: cfg.serverEnv}
+	if etcd != nil {
+		o.Etcd = []*harness.Etcd{etcd}
 	}
-	token, _, ok := strings.Cut(strings.TrimSpace(string(b)), ",")
-	if !ok || token == "" {
-		return "", fmt.Errorf("no token in %s/admin-token.csv", dataDir)
-	}
-	return token, nil
+	return harness.StartServer(ctx, o)
+}
+
+// ourPeer is our server s as a peer, calling it with the admin's token.
+func ourPeer(s *harness.Server, etcd *harness.Etcd) *peer {
+	return &peer{name: ourName, server: s.Process, etcd: etcd, base: s.URL, token: s.Admin.Token, client: newHTTPClient(64)}
 }
 
 // startCRDPeer runs the apiextensions-apiserver wrapper serving the MPIJob
 // CRD against its own etcd, under its own prefix.
-func startCRDPeer(ctx context.Context, cfg *config, dir string) (*peer, error) {
-	etcd, etcdURL, err := startEtcd(cfg.etcdBin, dir, "etcd-crd")
+func startCRDPeer(ctx context.Context, cfg *config, dir string) (_ *peer, err error) {
+	etcd, err := startEtcd(ctx, dir, "etcd-crd")
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	p := &peer{name: peerName, etcd: etcd, token: benchToken, client: newHTTPClient(64)}
+	defer func() {
+		if err != nil {
+			p.stop()
+		}
+	}()
+	port, err := harness.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	tokenFile := filepath.Join(dir, "crdpeer-tokens.csv")
-	if err := os.WriteFile(tokenFile, []byte(benchToken+`,bench-admin,bench-admin,"system:masters"`+"\n"), 0o600); err != nil {
+	if err = os.WriteFile(tokenFile, []byte(benchToken+`,bench-admin,bench-admin,"system:masters"`+"\n"), 0o600); err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	server, err := startProc(peerName, cfg.crdPeerBin, "--etcd-servers", etcdURL,
-		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(port),
-		"--cert-dir", filepath.Join(dir, "crdpeer-certs"), "--token-auth-file", tokenFile)
-	if err != nil {
-		etcd.stop()
+	args := append(harness.EtcdServerFlags(etcd), "--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
+		"--cert-dir="+filepath.Join(dir, "crdpeer-certs"), "--token-auth-file="+tokenFile)
+	if p.server, err = harness.StartProcess(peerName, cfg.crdPeerBin, filepath.Join(dir, "crdpeer.log"), args, nil); err != nil {
 		return nil, err
 	}
-	base := fmt.Sprintf("https://127.0.0.1:%d", port)
-	if _, err := waitReady(ctx, server, base, start, 120*time.Second); err != nil {
-		server.stop()
-		etcd.stop()
+	p.base = fmt.Sprintf("https://127.0.0.1:%d", port)
+	if err = waitReady(ctx, p.server, p.base); err != nil {
 		return nil, err
 	}
-	return &peer{name: peerName, server: server, etcd: etcd, etcdURL: etcdURL, base: base, token: benchToken, client: newHTTPClient(64)}, nil
+	return p, nil
 }
 
 func (p *peer) do(ctx context.Context, c *http.Client, method, path, contentType string, body []byte) (*http.Response, error) {

@@ -21,86 +21,54 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
-// proc is one child process of the benchmark: an etcd or an API server.
-type proc struct {
-	name   string
-	cmd    *exec.Cmd
-	stderr *bytes.Buffer
-	done   chan struct{}
-}
-
-func startProc(name, bin string, args ...string) (*proc, error) {
-	return startProcEnv(name, nil, bin, args...)
-}
-
-// startProcEnv starts a process with extra environment variables.
-func startProcEnv(name string, env []string, bin string, args ...string) (*proc, error) {
-	p := &proc{name: name, cmd: exec.Command(bin, args...), stderr: &bytes.Buffer{}, done: make(chan struct{})}
-	if len(env) > 0 {
-		p.cmd.Env = append(os.Environ(), env...)
+// useBinaries makes the harness run the binaries of the flags: it takes the
+// server and etcd from $MPIJOB_APISERVER_BIN and $ETCD_BIN (absolute, so
+// that they do not depend on the working directory of a child).
+func useBinaries(cfg *config) error {
+	for env, bin := range map[string]string{"MPIJOB_APISERVER_BIN": cfg.serverBin, "ETCD_BIN": cfg.etcdBin} {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return err
+		}
+		if err := os.Setenv(env, abs); err != nil {
+			return err
+		}
 	}
-	p.cmd.Stdout = p.stderr
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", name, err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	return p, nil
+	return nil
 }
 
-// stop sends SIGTERM and waits, then SIGKILL if the process lingers.
-func (p *proc) stop() {
+// stop stops a child of the benchmark (SIGTERM, then SIGKILL after
+// harness.StopTimeout) and says so when it did not exit cleanly; nil is
+// nothing to stop.
+func stop(p *harness.Process) {
 	if p == nil {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+	if err := p.Stop(); err != nil {
+		logf("stopping %s: %v", p.Name, err)
 	}
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// logTail is the end of the process's output, for error messages.
-func (p *proc) logTail() string {
-	s := p.stderr.String()
-	if len(s) > 3000 {
-		s = s[len(s)-3000:]
-	}
-	return s
 }
 
 // rssBytes reads VmRSS of the process from /proc: the resident memory of the
 // API server alone, since etcd runs in its own process for both peers.
-func (p *proc) rssBytes() (int64, error) { return p.statusKB("VmRSS:") }
+func rssBytes(p *harness.Process) (int64, error) { return statusKB(p, "VmRSS:") }
 
 // anonRSSBytes is the part of the RSS that is the process's own memory
 // (heap, stacks), without the pages of its executable.
-func (p *proc) anonRSSBytes() (int64, error) { return p.statusKB("RssAnon:") }
+func anonRSSBytes(p *harness.Process) (int64, error) { return statusKB(p, "RssAnon:") }
 
-func (p *proc) statusKB(field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+func statusKB(p *harness.Process, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
 		return 0, err
 	}
@@ -110,12 +78,12 @@ func (p *proc) statusKB(field string) (int64, error) {
 			return kb << 10, err
 		}
 	}
-	return 0, fmt.Errorf("no %s for %s", field, p.name)
+	return 0, fmt.Errorf("no %s for %s", field, p.Name)
 }
 
 // cpuSeconds is the user+system CPU the process has used so far.
-func (p *proc) cpuSeconds() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+func cpuSeconds(p *harness.Process) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
 	if err != nil {
 		return 0, err
 	}
@@ -123,7 +91,7 @@ func (p *proc) cpuSeconds() (float64, error) {
 	rest := string(b[bytes.LastIndexByte(b, ')')+2:])
 	f := strings.Fields(rest)
 	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc stat for %s", p.name)
+		return 0, fmt.Errorf("short /proc stat for %s", p.Name)
 	}
 	utime, _ := strconv.ParseFloat(f[11], 64)
 	stime, _ := strconv.ParseFloat(f[12], 64)
@@ -131,57 +99,19 @@ func (p *proc) cpuSeconds() (float64, error) {
 	return (utime + stime) / clockTicks, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// startEtcd runs an etcd 3.7.0 process with the configuration both peers
-// share, and returns it with its client URL.
-func startEtcd(bin, dir, name string) (*proc, string, error) {
-	clientPort, err := freePort()
-	if err != nil {
-		return nil, "", err
-	}
-	peerPort, err := freePort()
-	if err != nil {
-		return nil, "", err
-	}
-	clientURL := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
-	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
-	p, err := startProc(name, bin,
-		"--name", name,
-		"--data-dir", filepath.Join(dir, name),
-		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
-		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", name+"="+peerURL,
+// startEtcd runs an etcd with the configuration every etcd of the benchmark
+// shares, its data in dir/name.
+func startEtcd(ctx context.Context, dir, name string) (*harness.Etcd, error) {
+	return harness.StartEtcd(ctx, harness.EtcdOptions{
+		Dir: dir, Name: name,
 		// Room for 150,000 objects and their history between compactions.
-		"--quota-backend-bytes", strconv.FormatInt(8<<30, 10),
-		"--max-request-bytes", strconv.Itoa(4<<20),
-		"--log-level", "warn")
-	if err != nil {
-		return nil, "", err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if p.exited() {
-			return nil, "", fmt.Errorf("%s exited: %s", name, p.logTail())
-		}
-		resp, err := http.Get(clientURL + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p, clientURL, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	p.stop()
-	return nil, "", fmt.Errorf("%s not healthy within 30s: %s", name, p.logTail())
+		QuotaBackendBytes: 8 << 30,
+		MaxRequestBytes:   4 << 20,
+		// The harness turns fsync off for tests; a benchmark's etcd syncs as
+		// a production etcd does, or the create floor and the creates through
+		// both peers would measure an etcd nobody runs.
+		ExtraArgs: []string{"--unsafe-no-fsync=false"},
+	})
 }
 
 // newHTTPClient speaks HTTP/2 over TLS to a server with a self-signed
@@ -193,25 +123,20 @@ func newHTTPClient(conns int) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}
 }
 
-// waitReady polls /readyz until it answers 200, returning how long that took
-// from start.
-func waitReady(ctx context.Context, p *proc, base string, start time.Time, limit time.Duration) (time.Duration, error) {
+// waitReady polls /readyz of p, serving at base, until it answers 200.
+func waitReady(ctx context.Context, p *harness.Process, base string) error {
 	c := newHTTPClient(1)
 	defer c.CloseIdleConnections()
-	deadline := start.Add(limit)
-	for time.Now().Before(deadline) {
-		if p.exited() {
-			return 0, fmt.Errorf("%s exited: %s", p.name, p.logTail())
+	ctx, cancel := context.WithTimeout(ctx, harness.StartTimeout)
+	defer cancel()
+	return harness.Poll(ctx, p.Name+" /readyz", p, 10*time.Millisecond, func(ctx context.Context) (bool, error) {
+		r, err := harness.Send(ctx, c, harness.Request{URL: base + "/readyz"})
+		if err != nil {
+			return false, err
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
-		resp, err := c.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return time.Since(start), nil
-			}
+		if r.Code != http.StatusOK {
+			return false, fmt.Errorf("%s", r)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return 0, fmt.Errorf("%s not ready within %s: %s", p.name, limit, p.logTail())
+		return true, nil
+	})
 }

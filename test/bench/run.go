@@ -34,6 +34,9 @@ type results struct {
 }
 
 func run(ctx context.Context, cfg *config) error {
+	if err := useBinaries(cfg); err != nil {
+		return err
+	}
 	dir := cfg.workDir
 	if dir == "" {
 		d, err := os.MkdirTemp("", "mpijob-bench")

@@ -101,7 +101,7 @@ func (w *watchBench) run(ctx context.Context, rounds int) ([]watchResult, error)
 }
 
 func (w *watchBench) round(ctx context.Context, first, n int) (watchResult, error) {
-	cpu0, err := w.p.server.cpuSeconds()
+	cpu0, err := cpuSeconds(w.p.server)
 	if err != nil {
 		return watchResult{}, err
 	}
@@ -136,7 +136,7 @@ func (w *watchBench) round(ctx context.Context, first, n int) (watchResult, erro
 	for w.arrived.Load() < want && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	cpu1, err := w.p.server.cpuSeconds()
+	cpu1, err := cpuSeconds(w.p.server)
 	if err != nil {
 		return watchResult{}, err
 	}
