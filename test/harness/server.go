@@ -180,7 +180,7 @@ func (s *Server) WaitReady(ctx context.Context) error {
 		}},
 	}
 	defer hc.CloseIdleConnections()
-	return Poll(ctx, s.Name+" /readyz", s.Process, 20*time.Millisecond, func(ctx context.Context) (bool, error) {
+	return Poll(ctx, s.Name+" /readyz", s.Process, 10*time.Millisecond, func(ctx context.Context) (bool, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/readyz", nil)
 		resp, err := hc.Do(req)
 		if err != nil {
