@@ -35,7 +35,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -48,11 +47,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
-	mpijobclient "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
 	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
@@ -72,67 +68,6 @@ const (
 	ServerServiceAccount = "mpijob-apiserver"
 	ServerUser           = "system:serviceaccount:" + ServerNamespace + ":" + ServerServiceAccount
 )
-
-// User is a static-token user of kube-apiserver (--token-auth-file).
-// system:authenticated is added by kube-apiserver itself.
-type User struct {
-	Name   string
-	UID    string
-	Groups []string
-	Token  string
-}
-
-// DefaultUsers are alice, bob and nobody (no groups, no bindings) and the
-// server's identity.
-func DefaultUsers() []User {
-	return []User{
-		{Name: "alice", UID: "uid-alice", Token: "token-alice"},
-		{Name: "bob", UID: "uid-bob", Token: "token-bob"},
-		{Name: "nobody", UID: "uid-nobody", Token: "token-nobody"},
-		{Name: ServerUser, UID: "uid-mpijob-apiserver", Token: "token-mpijob-apiserver",
-			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ServerNamespace}},
-	}
-}
-
-// Binaries are the Kubernetes programs a cluster runs. etcd and our server
-// are the harness's (harness.EtcdBinary, harness.ServerBinary).
-type Binaries struct {
-	KubeAPIServer         string // kube-apiserver v1.37.2
-	KubeControllerManager string // kube-controller-manager v1.37.2 (optional)
-	Kubectl               string // kubectl v1.37.2
-}
-
-// FindBinaries locates the binaries: $KUBE_APISERVER_BIN,
-// $KUBE_CONTROLLER_MANAGER_BIN and $KUBECTL_BIN when set, else
-// _output/aggregated/bin/{kube-apiserver,kube-controller-manager,kubectl}
-// (test/aggregated/build.sh) under the repository root. It fails when
-// kube-apiserver or kubectl is missing; kube-controller-manager is checked
-// when it is started (StartControllerManager).
-func FindBinaries() (Binaries, error) {
-	pick := func(env, name string) (string, error) {
-		if v := os.Getenv(env); v != "" {
-			return v, nil
-		}
-		return harness.RepoPath("_output", "aggregated", "bin", name)
-	}
-	var b Binaries
-	var err error
-	if b.KubeAPIServer, err = pick("KUBE_APISERVER_BIN", "kube-apiserver"); err != nil {
-		return b, err
-	}
-	if b.KubeControllerManager, err = pick("KUBE_CONTROLLER_MANAGER_BIN", "kube-controller-manager"); err != nil {
-		return b, err
-	}
-	if b.Kubectl, err = pick("KUBECTL_BIN", "kubectl"); err != nil {
-		return b, err
-	}
-	for _, p := range []string{b.KubeAPIServer, b.Kubectl} {
-		if _, err := os.Stat(p); err != nil {
-			return b, fmt.Errorf("cluster: %w (run test/aggregated/build.sh first)", err)
-		}
-	}
-	return b, nil
-}
 
 // Options tune a Cluster.
 type Options struct {
@@ -378,70 +313,6 @@ func (c *Cluster) LogTails(t testing.TB, n int) {
 	}
 }
 
-// Kubeconfig is the path of user's kubeconfig (Admin, or a token user).
-func (c *Cluster) Kubeconfig(user string) string {
-	p, ok := c.kubeconfigs[user]
-	if !ok {
-		panic(fmt.Sprintf("cluster: no user %q", user))
-	}
-	return p
-}
-
-// RESTConfig is user's client configuration.
-func (c *Cluster) RESTConfig(user string) (*rest.Config, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig(user))
-	if err != nil {
-		return nil, err
-	}
-	cfg.QPS, cfg.Burst = -1, 0 // no client-side throttling in tests
-	return cfg, nil
-}
-
-// ClientFor is a core clientset acting as user.
-func (c *Cluster) ClientFor(user string) (kubernetes.Interface, error) {
-	cfg, err := c.RESTConfig(user)
-	if err != nil {
-		return nil, err
-	}
-	return kubernetes.NewForConfig(cfg)
-}
-
-// MPIJobClient is our generated clientset acting as user through
-// kube-apiserver.
-func (c *Cluster) MPIJobClient(user string) (mpijobclient.Interface, error) {
-	cfg, err := c.RESTConfig(user)
-	if err != nil {
-		return nil, err
-	}
-	return mpijobclient.NewForConfig(cfg)
-}
-
-// HTTPClient is an http.Client that authenticates as user, for requests to
-// c.URL (curl-like checks).
-func (c *Cluster) HTTPClient(user string) (*http.Client, error) {
-	cfg, err := c.RESTConfig(user)
-	if err != nil {
-		return nil, err
-	}
-	return rest.HTTPClientFor(cfg)
-}
-
-// Kubectl is kubectl v1.37.2 acting as user, with its HOME (and so its
-// discovery cache) under Dir.
-func (c *Cluster) Kubectl(user string) harness.Kubectl {
-	return harness.Kubectl{Path: c.Bins.Kubectl, Kubeconfig: c.Kubeconfig(user), Home: filepath.Join(c.Dir, "home")}
-}
-
-// kubectlOK runs kubectl as user and returns its stdout; a non-zero exit is
-// an error that carries both outputs.
-func (c *Cluster) kubectlOK(ctx context.Context, user, stdin string, args ...string) (string, error) {
-	r := c.Kubectl(user).Run(ctx, stdin, args...)
-	if r.ExitCode != 0 {
-		return r.Stdout, fmt.Errorf("cluster: as %s: %s", user, r)
-	}
-	return r.Stdout, nil
-}
-
 // CreateNamespace creates a namespace (an existing one is fine).
 func (c *Cluster) CreateNamespace(ctx context.Context, name string) error {
 	_, err := c.Client.CoreV1().Namespaces().Create(ctx,
@@ -452,40 +323,6 @@ func (c *Cluster) CreateNamespace(ctx context.Context, name string) error {
 	return err
 }
 
-func (c *Cluster) writeKubeconfigs() error {
-	write := func(name string, auth *clientcmdapi.AuthInfo) error {
-		cfg := clientcmdapi.NewConfig()
-		cfg.Clusters["test"] = &clientcmdapi.Cluster{Server: c.URL, CertificateAuthorityData: c.PKI.ClusterCA.CertPEM}
-		cfg.AuthInfos[name] = auth
-		cfg.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: name, Namespace: "default"}
-		cfg.CurrentContext = "test"
-		file := strings.NewReplacer(":", "_", "/", "_").Replace(name)
-		path := filepath.Join(c.Dir, "kubeconfig", file+".kubeconfig")
-		if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-			return err
-		}
-		c.kubeconfigs[name] = path
-		return nil
-	}
-	cert, err := os.ReadFile(c.PKI.Admin.CertFile)
-	if err != nil {
-		return err
-	}
-	key, err := os.ReadFile(c.PKI.Admin.KeyFile)
-	if err != nil {
-		return err
-	}
-	if err := write(Admin, &clientcmdapi.AuthInfo{ClientCertificateData: cert, ClientKeyData: key}); err != nil {
-		return err
-	}
-	for _, u := range c.Users {
-		if err := write(u.Name, &clientcmdapi.AuthInfo{Token: u.Token}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (c *Cluster) waitReady(ctx context.Context) error {
 	hc, err := c.HTTPClient(Admin)
 	if err != nil {
@@ -493,7 +330,7 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 	}
 	hc.Timeout = 10 * time.Second
 	defer hc.CloseIdleConnections()
-	if err := waitOK(ctx, "kube-apiserver /readyz", c.APIServer, hc, c.URL+"/readyz?verbose"); err != nil {
+	if err := harness.WaitHTTPOK(ctx, "kube-apiserver /readyz", c.APIServer, hc, c.URL+"/readyz?verbose", 200*time.Millisecond); err != nil {
 		return err
 	}
 	// The system namespaces and the front-proxy ConfigMap come from
@@ -513,33 +350,4 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		}
 		return true, nil
 	})
-}
-
-// waitOK polls a health endpoint of p (url, with hc) until it answers 200;
-// the error carries the failing checks of a verbose answer.
-func waitOK(ctx context.Context, what string, p *harness.Process, hc *http.Client, url string) error {
-	return harness.Poll(ctx, what, p, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		r, err := harness.Send(ctx, hc, harness.Request{URL: url})
-		if err != nil {
-			return false, err
-		}
-		if r.Code != http.StatusOK {
-			return false, fmt.Errorf("%d: %s", r.Code, failedChecks(string(r.Body)))
-		}
-		return true, nil
-	})
-}
-
-// failedChecks keeps the failing lines of a verbose /readyz.
-func failedChecks(body string) string {
-	var failed []string
-	for _, l := range strings.Split(body, "\n") {
-		if strings.HasPrefix(l, "[-]") {
-			failed = append(failed, l)
-		}
-	}
-	if len(failed) == 0 {
-		return strings.TrimSpace(body)
-	}
-	return strings.Join(failed, "; ")
 }
