@@ -129,14 +129,5 @@ func waitReady(ctx context.Context, p *harness.Process, base string) error {
 	defer c.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, harness.StartTimeout)
 	defer cancel()
-	return harness.Poll(ctx, p.Name+" /readyz", p, 10*time.Millisecond, func(ctx context.Context) (bool, error) {
-		r, err := harness.Send(ctx, c, harness.Request{URL: base + "/readyz"})
-		if err != nil {
-			return false, err
-		}
-		if r.Code != http.StatusOK {
-			return false, fmt.Errorf("%s", r)
-		}
-		return true, nil
-	})
+	return harness.WaitHTTPOK(ctx, p.Name+" /readyz", p, c, base+"/readyz?verbose", 10*time.Millisecond)
 }

@@ -48,7 +48,11 @@ func runGenCerts(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(repoRoot(t), "hack", "gen-certs.sh"), dir)
+	script, err := harness.RepoPath("hack", "gen-certs.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(script, dir)
 	home := t.TempDir()
 	// The script finds kubectl on PATH: the one the tests use comes first.
 	cmd.Env = append(os.Environ(), "HOME="+home, "KUBECONFIG="+filepath.Join(home, "no-such-kubeconfig"),

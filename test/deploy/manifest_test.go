@@ -57,15 +57,6 @@ const (
 // the cert-manager overlay must make exactly these.
 var tlsSecrets = []string{servingSecret, etcdServerTLS, etcdPeerTLS, etcdClientTLS}
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := harness.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
-
 // object is one document of rendered YAML.
 type object struct {
 	APIVersion string            `json:"apiVersion"`
@@ -97,7 +88,11 @@ func render(t *testing.T, dir string) *manifest {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(kubectl, "kustomize", dir)
-	cmd.Dir = repoRoot(t)
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -180,18 +180,7 @@ func (s *Server) WaitReady(ctx context.Context) error {
 		}},
 	}
 	defer hc.CloseIdleConnections()
-	return Poll(ctx, s.Name+" /readyz", s.Process, 10*time.Millisecond, func(ctx context.Context) (bool, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/readyz", nil)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false, err
-		}
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("/readyz: %d", resp.StatusCode)
-		}
-		return true, nil
-	})
+	return WaitHTTPOK(ctx, s.Name+" /readyz", s.Process, hc, s.URL+"/readyz?verbose", 10*time.Millisecond)
 }
 
 // StartServerForTest is StartServer that fails t on an error; when t ends it

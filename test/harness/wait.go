@@ -20,6 +20,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 )
 
@@ -49,4 +51,34 @@ func Poll(ctx context.Context, what string, p *Process, interval time.Duration, 
 		case <-time.After(interval):
 		}
 	}
+}
+
+// WaitHTTPOK polls url (a /readyz, /healthz or /health) with hc every
+// interval until it answers 200, the process p (if any) exits, or ctx ends.
+// The error carries the failing checks of a verbose health answer.
+func WaitHTTPOK(ctx context.Context, what string, p *Process, hc *http.Client, url string, interval time.Duration) error {
+	return Poll(ctx, what, p, interval, func(ctx context.Context) (bool, error) {
+		r, err := Send(ctx, hc, Request{URL: url})
+		if err != nil {
+			return false, err
+		}
+		if r.Code != http.StatusOK {
+			return false, fmt.Errorf("%d: %s", r.Code, failedChecks(string(r.Body)))
+		}
+		return true, nil
+	})
+}
+
+// failedChecks keeps the failing lines ("[-]...") of a verbose health answer.
+func failedChecks(body string) string {
+	var failed []string
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, "[-]") {
+			failed = append(failed, l)
+		}
+	}
+	if len(failed) == 0 {
+		return strings.TrimSpace(body)
+	}
+	return strings.Join(failed, "; ")
 }

@@ -27,7 +27,6 @@ package inprocess
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"testing"
@@ -149,20 +148,16 @@ func (s *Server) Stop() {
 	s.cancel = nil
 }
 
-// waitReady polls /readyz with the admin's credentials until it says ok.
+// waitReady polls /readyz, trusting the serving CA, until it answers 200.
 func (s *Server) waitReady() error {
 	ctx, cancel := context.WithTimeout(context.Background(), ReadyTimeout)
 	defer cancel()
-	return harness.Poll(ctx, "the in-process server's /readyz at "+s.URL, nil, 50*time.Millisecond, func(ctx context.Context) (bool, error) {
-		body, err := s.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		if err != nil {
-			return false, err
-		}
-		if string(body) != "ok" {
-			return false, fmt.Errorf("/readyz: %s", body)
-		}
-		return true, nil
-	})
+	hc, err := s.Admin.HTTPClient()
+	if err != nil {
+		return err
+	}
+	defer hc.CloseIdleConnections()
+	return harness.WaitHTTPOK(ctx, "the in-process server's /readyz at "+s.URL, nil, hc, s.URL+"/readyz?verbose", 50*time.Millisecond)
 }
 
 // testWriter sends the server's log to the test's log, shown when the test

@@ -105,7 +105,7 @@ func (c *Cluster) StartControllerManager(ctx context.Context, controllers ...str
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}}} //nolint:gosec // loopback test process
 	defer hc.CloseIdleConnections()
-	if err := waitOK(ctx, "kube-controller-manager /healthz", p, hc, fmt.Sprintf("https://127.0.0.1:%d/healthz", port)); err != nil {
+	if err := harness.WaitHTTPOK(ctx, "kube-controller-manager /healthz", p, hc, fmt.Sprintf("https://127.0.0.1:%d/healthz", port), 200*time.Millisecond); err != nil {
 		_ = p.Kill()
 		return err
 	}
