@@ -70,7 +70,7 @@ PATH="${proto_root}/bin:${GOBIN}:${PATH}" "${GOBIN}/go-to-protobuf" \
     --output-dir "${proto_root}/src" \
     --proto-import "${proto_root}/src/github.com/gogo/protobuf/protobuf" \
     --apimachinery-packages "$(IFS=,; echo "${proto_deps[*]}")" \
-    --packages "${module}/api/kubeflow/v1alpha2"
+    --packages "${module}/api/kubeflow/v1alpha2,${module}/api/kubeflow/v2beta1"
 rm -rf "${proto_root}"
 
 codegen_dir="$(go list -m -f '{{.Dir}}' k8s.io/code-generator)"
@@ -80,6 +80,9 @@ source "${codegen_dir}/kube_codegen.sh"
 kube::codegen::gen_helpers \
     --boilerplate "${boilerplate}" \
     "${root}/api"
+# defaulter-gen imports core/v1 for the pod templates it scans, though no
+# defaulter of core/v1 is importable here, so nothing uses the import.
+"${GOBIN}/goimports" -w "${root}"/api/kubeflow/*/zz_generated.defaults.go
 
 kube::codegen::gen_openapi \
     --boilerplate "${boilerplate}" \

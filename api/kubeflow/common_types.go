@@ -73,6 +73,14 @@ type RunPolicy struct {
 	// Gang-scheduling policy.
 	// +optional
 	SchedulingPolicy *SchedulingPolicy `json:"schedulingPolicy,omitempty"`
+
+	// Whether the job is suspended (v2beta1 only).
+	// +optional
+	Suspend *bool `json:"suspend,omitempty"`
+
+	// The controller that reconciles the job (v2beta1 only).
+	// +optional
+	ManagedBy *string `json:"managedBy,omitempty"`
 }
 
 // SchedulingPolicy holds gang-scheduling settings.
@@ -95,6 +103,10 @@ type SchedulingPolicy struct {
 	// Priority class of the gang.
 	// +optional
 	PriorityClass string `json:"priorityClass,omitempty"`
+
+	// Seconds the gang may wait to be scheduled (v2beta1 only).
+	// +optional
+	ScheduleTimeoutSeconds *int32 `json:"scheduleTimeoutSeconds,omitempty"`
 }
 
 // JobStatus is the observed state of a job, written by the operator through
@@ -137,6 +149,14 @@ type ReplicaStatus struct {
 	// Number of pods that failed.
 	// +optional
 	Failed int32 `json:"failed,omitempty"`
+
+	// Selector of the replica type's pods (v2beta1 only).
+	// +optional
+	LabelSelector *metav1.LabelSelector `json:"labelSelector,omitempty"`
+
+	// Selector of the replica type's pods as a string (v2beta1 only).
+	// +optional
+	Selector string `json:"selector,omitempty"`
 }
 
 // JobCondition is one observed condition of a job.
@@ -169,4 +189,6 @@ const (
 	JobRestarting JobConditionType = "Restarting"
 	JobSucceeded  JobConditionType = "Succeeded"
 	JobFailed     JobConditionType = "Failed"
+	// JobSuspended is written by the v2beta1 operator; both versions accept it.
+	JobSuspended JobConditionType = "Suspended"
 )

@@ -14,9 +14,11 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package kubeflow holds the internal (hub) MPIJob types. They are shaped
-// exactly like v1alpha2 so that the generated conversions are plain copies;
-// later served versions convert through this hub.
+// Package kubeflow holds the internal (hub) MPIJob types: the union of what
+// v1alpha2 and v2beta1 can say. They are shaped like v1alpha2, with the
+// v2beta1-only fields added where v2beta1 keeps them, so the v1alpha2
+// conversions are nearly plain copies and v2beta1's differ only where the two
+// versions do (conversion.go in each version's package).
 //
 // +k8s:deepcopy-gen=package
 // +groupName=kubeflow.org

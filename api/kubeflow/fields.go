@@ -17,47 +17,50 @@ limitations under the License.
 package kubeflow
 
 import (
+	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
 
-// The field selectors an MPIJob list or watch accepts. The storage side
-// (GetAttrs) and the scheme side (field-label conversion) both read this
-// list, so the two cannot drift apart.
+// The field labels of the hub: what the registry's GetAttrs offers field
+// selectors. Each served version maps its own labels onto these.
 const (
 	FieldMetadataName       = "metadata.name"
 	FieldMetadataNamespace  = "metadata.namespace"
 	FieldSpecCleanPodPolicy = "spec.cleanPodPolicy"
 	FieldSpecSlotsPerWorker = "spec.slotsPerWorker"
+	FieldSpecSuspend        = "spec.runPolicy.suspend"
 	FieldStatusState        = "status.state"
 )
 
-// SelectableFields lists every supported field selector, in the order error
-// messages name them.
+// SelectableFields are the hub's field labels.
 var SelectableFields = []string{
 	FieldMetadataName,
 	FieldMetadataNamespace,
 	FieldSpecCleanPodPolicy,
 	FieldSpecSlotsPerWorker,
+	FieldSpecSuspend,
 	FieldStatusState,
 }
 
-// IsSelectableField tells whether label may appear in a field selector.
-func IsSelectableField(label string) bool {
-	for _, f := range SelectableFields {
-		if f == label {
-			return true
-		}
+// FieldLabelConversion returns a scheme field-label conversion that accepts
+// the labels of one version, given as a map from the version's label to the
+// hub's, and refuses every other label naming those it supports.
+func FieldLabelConversion(labels map[string]string) func(label, value string) (string, string, error) {
+	supported := make([]string, 0, len(labels))
+	for l := range labels {
+		supported = append(supported, l)
 	}
-	return false
-}
-
-// UnsupportedFieldMessage is the text of the 400 a selector on any other
-// field gets.
-func UnsupportedFieldMessage(label string) string {
-	return "field label not supported: " + label + " (supported: " + strings.Join(SelectableFields, ", ") + ")"
+	sort.Strings(supported)
+	return func(label, value string) (string, string, error) {
+		if hub, ok := labels[label]; ok {
+			return hub, value, nil
+		}
+		return "", "", fmt.Errorf("field label not supported: %s (supported: %s)", label, strings.Join(supported, ", "))
+	}
 }
 
 // State is the job's current state as the operator records it: the type of
@@ -81,10 +84,19 @@ func SlotsPerWorkerField(spec *MPIJobSpec) string {
 	return strconv.FormatInt(int64(*spec.SlotsPerWorker), 10)
 }
 
-// CleanPodPolicyField is spec.cleanPodPolicy as a selector sees it.
+// CleanPodPolicyField is the top-level copy: the one v0.3.0 acts on, and the
+// one v2beta1 shows as runPolicy.cleanPodPolicy.
 func CleanPodPolicyField(spec *MPIJobSpec) string {
 	if spec.CleanPodPolicy == nil {
 		return ""
 	}
 	return string(*spec.CleanPodPolicy)
+}
+
+// SuspendField is "true", "false", or "" when unset.
+func SuspendField(spec *MPIJobSpec) string {
+	if spec.RunPolicy == nil || spec.RunPolicy.Suspend == nil {
+		return ""
+	}
+	return strconv.FormatBool(*spec.RunPolicy.Suspend)
 }

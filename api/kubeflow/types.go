@@ -84,10 +84,33 @@ type MPIJobSpec struct {
 	// +optional
 	RunPolicy *RunPolicy `json:"runPolicy,omitempty"`
 
-	// The MPI implementation; the operator uses OpenMPI when unset.
+	// The MPI implementation; the operator uses OpenMPI when unset. v2beta1
+	// calls it mpiImplementation and IntelMPI Intel.
 	// +optional
 	MPIDistribution *MPIDistributionType `json:"mpiDistribution,omitempty"`
+
+	// The fields below only v2beta1 can express.
+
+	// Whether the launcher also runs MPI processes.
+	// +optional
+	RunLauncherAsWorker *bool `json:"runLauncherAsWorker,omitempty"`
+
+	// Directory where the SSH keys are mounted in the pods.
+	// +optional
+	SSHAuthMountPath string `json:"sshAuthMountPath,omitempty"`
+
+	// When the launcher is created.
+	// +optional
+	LauncherCreationPolicy LauncherCreationPolicy `json:"launcherCreationPolicy,omitempty"`
 }
+
+// LauncherCreationPolicy says when the launcher is created (v2beta1 only).
+type LauncherCreationPolicy string
+
+const (
+	LauncherCreationPolicyAtStartup           LauncherCreationPolicy = "AtStartup"
+	LauncherCreationPolicyWaitForWorkersReady LauncherCreationPolicy = "WaitForWorkersReady"
+)
 
 // CleanPodPolicy says which pods are removed when a job finishes.
 // +enum

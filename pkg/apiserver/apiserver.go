@@ -24,11 +24,11 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
-	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/pkg/encodedcache"
 	"github.com/mpijob/mpijob-apiserver/pkg/filters"
 	mpijobstorage "github.com/mpijob/mpijob-apiserver/pkg/registry/mpijob"
@@ -96,6 +96,19 @@ func (c *Config) Complete() (CompletedConfig, error) {
 	}}, nil
 }
 
+// The group and version priorities of discovery; the aggregated manifests'
+// APIServices carry the same (v2beta1's versionPriority is 5 lower).
+const (
+	discoveryGroupPriority   = 1000
+	discoveryVersionPriority = 15
+)
+
+// versionEnabled tells whether --runtime-config leaves gv's mpijobs on.
+func (c CompletedConfig) versionEnabled(gv schema.GroupVersion) bool {
+	resources := c.GenericConfig.MergedResourceConfig
+	return resources == nil || resources.ResourceEnabled(gv.WithResource("mpijobs"))
+}
+
 // New builds the server and installs the kubeflow.org API group.
 func (c CompletedConfig) New() (*Server, error) {
 	generic, err := c.GenericConfig.New("mpijob-apiserver", genericapiserver.NewEmptyDelegate())
@@ -107,12 +120,34 @@ func (c CompletedConfig) New() (*Server, error) {
 		groupInfo.NegotiatedSerializer = encodedcache.NegotiatedSerializer(groupInfo.NegotiatedSerializer,
 			encodedcache.New(c.ExtraConfig.EncodedListCacheBytes))
 	}
-	groupInfo.VersionedResourcesStorageMap[v1alpha2.SchemeGroupVersion.Version] = map[string]rest.Storage{
-		"mpijobs":        c.mpijobs,
-		"mpijobs/status": c.status,
+	// Every enabled version serves the same storage: one etcd key per job,
+	// one watch cache, and the request's version chosen only at the edges.
+	var enabled []schema.GroupVersion
+	for _, gv := range groupInfo.PrioritizedVersions {
+		if !c.versionEnabled(gv) {
+			continue
+		}
+		enabled = append(enabled, gv)
+		groupInfo.VersionedResourcesStorageMap[gv.Version] = map[string]rest.Storage{
+			"mpijobs":        c.mpijobs,
+			"mpijobs/status": c.status,
+		}
 	}
+	if len(enabled) == 0 {
+		return &Server{GenericAPIServer: generic}, nil
+	}
+	// The first enabled version is the preferred one in discovery.
+	groupInfo.PrioritizedVersions = enabled
 	if err := generic.InstallAPIGroup(&groupInfo); err != nil {
 		return nil, fmt.Errorf("installing the %s API group: %w", kubeflow.GroupName, err)
+	}
+	// Aggregated discovery orders versions by priority, and without one by
+	// Kubernetes version order, which would put v2beta1 first and make
+	// kubectl read `get mj` in it. The same priorities as the APIServices of
+	// aggregated mode keep v1alpha2 first.
+	for i, gv := range enabled {
+		generic.AggregatedDiscoveryGroupManager.SetGroupVersionPriority(
+			metav1.GroupVersion{Group: gv.Group, Version: gv.Version}, discoveryGroupPriority, discoveryVersionPriority-5*i)
 	}
 	return &Server{GenericAPIServer: generic}, nil
 }

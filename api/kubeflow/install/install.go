@@ -14,8 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package install registers the kubeflow.org group, internal and v1alpha2,
-// with a scheme, v1alpha2 first in priority (it is also the storage version).
+// Package install registers the kubeflow.org group, internal, v1alpha2 and
+// v2beta1, with a scheme. v1alpha2 comes first in priority: it is the
+// preferred version in discovery and, by default, the storage version.
 package install
 
 import (
@@ -24,11 +25,13 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
 )
 
 // Install adds every version of the group to scheme.
 func Install(scheme *runtime.Scheme) {
 	utilruntime.Must(kubeflow.AddToScheme(scheme))
 	utilruntime.Must(v1alpha2.AddToScheme(scheme))
-	utilruntime.Must(scheme.SetVersionPriority(v1alpha2.SchemeGroupVersion))
+	utilruntime.Must(v2beta1.AddToScheme(scheme))
+	utilruntime.Must(scheme.SetVersionPriority(v1alpha2.SchemeGroupVersion, v2beta1.SchemeGroupVersion))
 }

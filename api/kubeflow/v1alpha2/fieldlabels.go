@@ -17,22 +17,21 @@ limitations under the License.
 package v1alpha2
 
 import (
-	"fmt"
-
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
 )
 
-// addFieldLabelConversions declares the selectable fields on the scheme side:
-// the request handler converts a field selector through it before the
-// storage sees it, so an unknown field is a 400 there.
+// fieldLabels are the field selectors of v1alpha2, each the hub's label.
+var fieldLabels = map[string]string{
+	kubeflow.FieldMetadataName:       kubeflow.FieldMetadataName,
+	kubeflow.FieldMetadataNamespace:  kubeflow.FieldMetadataNamespace,
+	kubeflow.FieldSpecCleanPodPolicy: kubeflow.FieldSpecCleanPodPolicy,
+	kubeflow.FieldSpecSlotsPerWorker: kubeflow.FieldSpecSlotsPerWorker,
+	kubeflow.FieldStatusState:        kubeflow.FieldStatusState,
+}
+
 func addFieldLabelConversions(scheme *runtime.Scheme) error {
 	return scheme.AddFieldLabelConversionFunc(SchemeGroupVersion.WithKind("MPIJob"),
-		func(label, value string) (string, string, error) {
-			if kubeflow.IsSelectableField(label) {
-				return label, value, nil
-			}
-			return "", "", fmt.Errorf("%s", kubeflow.UnsupportedFieldMessage(label))
-		})
+		kubeflow.FieldLabelConversion(fieldLabels))
 }

@@ -25,6 +25,8 @@ import (
 	unsafe "unsafe"
 
 	kubeflow "github.com/mpijob/mpijob-apiserver/api/kubeflow"
+	corev1 "k8s.io/api/core/v1"
+	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	conversion "k8s.io/apimachinery/pkg/conversion"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 )
@@ -81,11 +83,6 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
-	if err := s.AddGeneratedConversionFunc((*kubeflow.MPIJobSpec)(nil), (*MPIJobSpec)(nil), func(a, b interface{}, scope conversion.Scope) error {
-		return Convert_kubeflow_MPIJobSpec_To_v1alpha2_MPIJobSpec(a.(*kubeflow.MPIJobSpec), b.(*MPIJobSpec), scope)
-	}); err != nil {
-		return err
-	}
 	if err := s.AddGeneratedConversionFunc((*ReplicaSpec)(nil), (*kubeflow.ReplicaSpec)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1alpha2_ReplicaSpec_To_kubeflow_ReplicaSpec(a.(*ReplicaSpec), b.(*kubeflow.ReplicaSpec), scope)
 	}); err != nil {
@@ -96,23 +93,8 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
-	if err := s.AddGeneratedConversionFunc((*ReplicaStatus)(nil), (*kubeflow.ReplicaStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
-		return Convert_v1alpha2_ReplicaStatus_To_kubeflow_ReplicaStatus(a.(*ReplicaStatus), b.(*kubeflow.ReplicaStatus), scope)
-	}); err != nil {
-		return err
-	}
-	if err := s.AddGeneratedConversionFunc((*kubeflow.ReplicaStatus)(nil), (*ReplicaStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
-		return Convert_kubeflow_ReplicaStatus_To_v1alpha2_ReplicaStatus(a.(*kubeflow.ReplicaStatus), b.(*ReplicaStatus), scope)
-	}); err != nil {
-		return err
-	}
 	if err := s.AddGeneratedConversionFunc((*RunPolicy)(nil), (*kubeflow.RunPolicy)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1alpha2_RunPolicy_To_kubeflow_RunPolicy(a.(*RunPolicy), b.(*kubeflow.RunPolicy), scope)
-	}); err != nil {
-		return err
-	}
-	if err := s.AddGeneratedConversionFunc((*kubeflow.RunPolicy)(nil), (*RunPolicy)(nil), func(a, b interface{}, scope conversion.Scope) error {
-		return Convert_kubeflow_RunPolicy_To_v1alpha2_RunPolicy(a.(*kubeflow.RunPolicy), b.(*RunPolicy), scope)
 	}); err != nil {
 		return err
 	}
@@ -121,8 +103,28 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
-	if err := s.AddGeneratedConversionFunc((*kubeflow.SchedulingPolicy)(nil), (*SchedulingPolicy)(nil), func(a, b interface{}, scope conversion.Scope) error {
+	if err := s.AddConversionFunc((*kubeflow.MPIJobSpec)(nil), (*MPIJobSpec)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_kubeflow_MPIJobSpec_To_v1alpha2_MPIJobSpec(a.(*kubeflow.MPIJobSpec), b.(*MPIJobSpec), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddConversionFunc((*kubeflow.ReplicaStatus)(nil), (*ReplicaStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_kubeflow_ReplicaStatus_To_v1alpha2_ReplicaStatus(a.(*kubeflow.ReplicaStatus), b.(*ReplicaStatus), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddConversionFunc((*kubeflow.RunPolicy)(nil), (*RunPolicy)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_kubeflow_RunPolicy_To_v1alpha2_RunPolicy(a.(*kubeflow.RunPolicy), b.(*RunPolicy), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddConversionFunc((*kubeflow.SchedulingPolicy)(nil), (*SchedulingPolicy)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_kubeflow_SchedulingPolicy_To_v1alpha2_SchedulingPolicy(a.(*kubeflow.SchedulingPolicy), b.(*SchedulingPolicy), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddConversionFunc((*ReplicaStatus)(nil), (*kubeflow.ReplicaStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha2_ReplicaStatus_To_kubeflow_ReplicaStatus(a.(*ReplicaStatus), b.(*kubeflow.ReplicaStatus), scope)
 	}); err != nil {
 		return err
 	}
@@ -150,7 +152,26 @@ func Convert_kubeflow_JobCondition_To_v1alpha2_JobCondition(in *kubeflow.JobCond
 }
 
 func autoConvert_v1alpha2_JobStatus_To_kubeflow_JobStatus(in *JobStatus, out *kubeflow.JobStatus, s conversion.Scope) error {
-	*out = *(*kubeflow.JobStatus)(unsafe.Pointer(in))
+	out.Conditions = *(*[]kubeflow.JobCondition)(unsafe.Pointer(&in.Conditions))
+	if in.ReplicaStatuses != nil {
+		in, out := &in.ReplicaStatuses, &out.ReplicaStatuses
+		*out = make(map[kubeflow.ReplicaType]*kubeflow.ReplicaStatus, len(*in))
+		for key, val := range *in {
+			newVal := new(*kubeflow.ReplicaStatus)
+			if val != nil {
+				*newVal = new(kubeflow.ReplicaStatus)
+				if err := Convert_v1alpha2_ReplicaStatus_To_kubeflow_ReplicaStatus(val, *newVal, s); err != nil {
+					return err
+				}
+			}
+			(*out)[kubeflow.ReplicaType(key)] = *newVal
+		}
+	} else {
+		out.ReplicaStatuses = nil
+	}
+	out.StartTime = (*v1.Time)(unsafe.Pointer(in.StartTime))
+	out.CompletionTime = (*v1.Time)(unsafe.Pointer(in.CompletionTime))
+	out.LastReconcileTime = (*v1.Time)(unsafe.Pointer(in.LastReconcileTime))
 	return nil
 }
 
@@ -160,7 +181,26 @@ func Convert_v1alpha2_JobStatus_To_kubeflow_JobStatus(in *JobStatus, out *kubefl
 }
 
 func autoConvert_kubeflow_JobStatus_To_v1alpha2_JobStatus(in *kubeflow.JobStatus, out *JobStatus, s conversion.Scope) error {
-	*out = *(*JobStatus)(unsafe.Pointer(in))
+	out.Conditions = *(*[]JobCondition)(unsafe.Pointer(&in.Conditions))
+	if in.ReplicaStatuses != nil {
+		in, out := &in.ReplicaStatuses, &out.ReplicaStatuses
+		*out = make(map[ReplicaType]*ReplicaStatus, len(*in))
+		for key, val := range *in {
+			newVal := new(*ReplicaStatus)
+			if val != nil {
+				*newVal = new(ReplicaStatus)
+				if err := Convert_kubeflow_ReplicaStatus_To_v1alpha2_ReplicaStatus(val, *newVal, s); err != nil {
+					return err
+				}
+			}
+			(*out)[ReplicaType(key)] = *newVal
+		}
+	} else {
+		out.ReplicaStatuses = nil
+	}
+	out.StartTime = (*v1.Time)(unsafe.Pointer(in.StartTime))
+	out.CompletionTime = (*v1.Time)(unsafe.Pointer(in.CompletionTime))
+	out.LastReconcileTime = (*v1.Time)(unsafe.Pointer(in.LastReconcileTime))
 	return nil
 }
 
@@ -203,7 +243,17 @@ func Convert_kubeflow_MPIJob_To_v1alpha2_MPIJob(in *kubeflow.MPIJob, out *MPIJob
 
 func autoConvert_v1alpha2_MPIJobList_To_kubeflow_MPIJobList(in *MPIJobList, out *kubeflow.MPIJobList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	out.Items = *(*[]kubeflow.MPIJob)(unsafe.Pointer(&in.Items))
+	if in.Items != nil {
+		in, out := &in.Items, &out.Items
+		*out = make([]kubeflow.MPIJob, len(*in))
+		for i := range *in {
+			if err := Convert_v1alpha2_MPIJob_To_kubeflow_MPIJob(&(*in)[i], &(*out)[i], s); err != nil {
+				return err
+			}
+		}
+	} else {
+		out.Items = nil
+	}
 	return nil
 }
 
@@ -214,7 +264,17 @@ func Convert_v1alpha2_MPIJobList_To_kubeflow_MPIJobList(in *MPIJobList, out *kub
 
 func autoConvert_kubeflow_MPIJobList_To_v1alpha2_MPIJobList(in *kubeflow.MPIJobList, out *MPIJobList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	out.Items = *(*[]MPIJob)(unsafe.Pointer(&in.Items))
+	if in.Items != nil {
+		in, out := &in.Items, &out.Items
+		*out = make([]MPIJob, len(*in))
+		for i := range *in {
+			if err := Convert_kubeflow_MPIJob_To_v1alpha2_MPIJob(&(*in)[i], &(*out)[i], s); err != nil {
+				return err
+			}
+		}
+	} else {
+		out.Items = nil
+	}
 	return nil
 }
 
@@ -224,7 +284,22 @@ func Convert_kubeflow_MPIJobList_To_v1alpha2_MPIJobList(in *kubeflow.MPIJobList,
 }
 
 func autoConvert_v1alpha2_MPIJobSpec_To_kubeflow_MPIJobSpec(in *MPIJobSpec, out *kubeflow.MPIJobSpec, s conversion.Scope) error {
-	*out = *(*kubeflow.MPIJobSpec)(unsafe.Pointer(in))
+	out.SlotsPerWorker = (*int32)(unsafe.Pointer(in.SlotsPerWorker))
+	out.BackoffLimit = (*int32)(unsafe.Pointer(in.BackoffLimit))
+	out.ActiveDeadlineSeconds = (*int64)(unsafe.Pointer(in.ActiveDeadlineSeconds))
+	out.CleanPodPolicy = (*kubeflow.CleanPodPolicy)(unsafe.Pointer(in.CleanPodPolicy))
+	out.MPIReplicaSpecs = *(*map[kubeflow.MPIReplicaType]*kubeflow.ReplicaSpec)(unsafe.Pointer(&in.MPIReplicaSpecs))
+	out.MainContainer = in.MainContainer
+	if in.RunPolicy != nil {
+		in, out := &in.RunPolicy, &out.RunPolicy
+		*out = new(kubeflow.RunPolicy)
+		if err := Convert_v1alpha2_RunPolicy_To_kubeflow_RunPolicy(*in, *out, s); err != nil {
+			return err
+		}
+	} else {
+		out.RunPolicy = nil
+	}
+	out.MPIDistribution = (*kubeflow.MPIDistributionType)(unsafe.Pointer(in.MPIDistribution))
 	return nil
 }
 
@@ -234,13 +309,26 @@ func Convert_v1alpha2_MPIJobSpec_To_kubeflow_MPIJobSpec(in *MPIJobSpec, out *kub
 }
 
 func autoConvert_kubeflow_MPIJobSpec_To_v1alpha2_MPIJobSpec(in *kubeflow.MPIJobSpec, out *MPIJobSpec, s conversion.Scope) error {
-	*out = *(*MPIJobSpec)(unsafe.Pointer(in))
+	out.SlotsPerWorker = (*int32)(unsafe.Pointer(in.SlotsPerWorker))
+	out.BackoffLimit = (*int32)(unsafe.Pointer(in.BackoffLimit))
+	out.ActiveDeadlineSeconds = (*int64)(unsafe.Pointer(in.ActiveDeadlineSeconds))
+	out.CleanPodPolicy = (*CleanPodPolicy)(unsafe.Pointer(in.CleanPodPolicy))
+	out.MPIReplicaSpecs = *(*map[MPIReplicaType]*ReplicaSpec)(unsafe.Pointer(&in.MPIReplicaSpecs))
+	out.MainContainer = in.MainContainer
+	if in.RunPolicy != nil {
+		in, out := &in.RunPolicy, &out.RunPolicy
+		*out = new(RunPolicy)
+		if err := Convert_kubeflow_RunPolicy_To_v1alpha2_RunPolicy(*in, *out, s); err != nil {
+			return err
+		}
+	} else {
+		out.RunPolicy = nil
+	}
+	out.MPIDistribution = (*MPIDistributionType)(unsafe.Pointer(in.MPIDistribution))
+	// WARNING: in.RunLauncherAsWorker requires manual conversion: does not exist in peer-type
+	// WARNING: in.SSHAuthMountPath requires manual conversion: does not exist in peer-type
+	// WARNING: in.LauncherCreationPolicy requires manual conversion: does not exist in peer-type
 	return nil
-}
-
-// Convert_kubeflow_MPIJobSpec_To_v1alpha2_MPIJobSpec is an autogenerated conversion function.
-func Convert_kubeflow_MPIJobSpec_To_v1alpha2_MPIJobSpec(in *kubeflow.MPIJobSpec, out *MPIJobSpec, s conversion.Scope) error {
-	return autoConvert_kubeflow_MPIJobSpec_To_v1alpha2_MPIJobSpec(in, out, s)
 }
 
 func autoConvert_v1alpha2_ReplicaSpec_To_kubeflow_ReplicaSpec(in *ReplicaSpec, out *kubeflow.ReplicaSpec, s conversion.Scope) error {
@@ -264,27 +352,35 @@ func Convert_kubeflow_ReplicaSpec_To_v1alpha2_ReplicaSpec(in *kubeflow.ReplicaSp
 }
 
 func autoConvert_v1alpha2_ReplicaStatus_To_kubeflow_ReplicaStatus(in *ReplicaStatus, out *kubeflow.ReplicaStatus, s conversion.Scope) error {
-	*out = *(*kubeflow.ReplicaStatus)(unsafe.Pointer(in))
+	out.Active = in.Active
+	out.Succeeded = in.Succeeded
+	out.Failed = in.Failed
 	return nil
-}
-
-// Convert_v1alpha2_ReplicaStatus_To_kubeflow_ReplicaStatus is an autogenerated conversion function.
-func Convert_v1alpha2_ReplicaStatus_To_kubeflow_ReplicaStatus(in *ReplicaStatus, out *kubeflow.ReplicaStatus, s conversion.Scope) error {
-	return autoConvert_v1alpha2_ReplicaStatus_To_kubeflow_ReplicaStatus(in, out, s)
 }
 
 func autoConvert_kubeflow_ReplicaStatus_To_v1alpha2_ReplicaStatus(in *kubeflow.ReplicaStatus, out *ReplicaStatus, s conversion.Scope) error {
-	*out = *(*ReplicaStatus)(unsafe.Pointer(in))
+	out.Active = in.Active
+	out.Succeeded = in.Succeeded
+	out.Failed = in.Failed
+	// WARNING: in.LabelSelector requires manual conversion: does not exist in peer-type
+	// WARNING: in.Selector requires manual conversion: does not exist in peer-type
 	return nil
 }
 
-// Convert_kubeflow_ReplicaStatus_To_v1alpha2_ReplicaStatus is an autogenerated conversion function.
-func Convert_kubeflow_ReplicaStatus_To_v1alpha2_ReplicaStatus(in *kubeflow.ReplicaStatus, out *ReplicaStatus, s conversion.Scope) error {
-	return autoConvert_kubeflow_ReplicaStatus_To_v1alpha2_ReplicaStatus(in, out, s)
-}
-
 func autoConvert_v1alpha2_RunPolicy_To_kubeflow_RunPolicy(in *RunPolicy, out *kubeflow.RunPolicy, s conversion.Scope) error {
-	*out = *(*kubeflow.RunPolicy)(unsafe.Pointer(in))
+	out.CleanPodPolicy = (*kubeflow.CleanPodPolicy)(unsafe.Pointer(in.CleanPodPolicy))
+	out.TTLSecondsAfterFinished = (*int32)(unsafe.Pointer(in.TTLSecondsAfterFinished))
+	out.ActiveDeadlineSeconds = (*int64)(unsafe.Pointer(in.ActiveDeadlineSeconds))
+	out.BackoffLimit = (*int32)(unsafe.Pointer(in.BackoffLimit))
+	if in.SchedulingPolicy != nil {
+		in, out := &in.SchedulingPolicy, &out.SchedulingPolicy
+		*out = new(kubeflow.SchedulingPolicy)
+		if err := Convert_v1alpha2_SchedulingPolicy_To_kubeflow_SchedulingPolicy(*in, *out, s); err != nil {
+			return err
+		}
+	} else {
+		out.SchedulingPolicy = nil
+	}
 	return nil
 }
 
@@ -294,17 +390,29 @@ func Convert_v1alpha2_RunPolicy_To_kubeflow_RunPolicy(in *RunPolicy, out *kubefl
 }
 
 func autoConvert_kubeflow_RunPolicy_To_v1alpha2_RunPolicy(in *kubeflow.RunPolicy, out *RunPolicy, s conversion.Scope) error {
-	*out = *(*RunPolicy)(unsafe.Pointer(in))
+	out.CleanPodPolicy = (*CleanPodPolicy)(unsafe.Pointer(in.CleanPodPolicy))
+	out.TTLSecondsAfterFinished = (*int32)(unsafe.Pointer(in.TTLSecondsAfterFinished))
+	out.ActiveDeadlineSeconds = (*int64)(unsafe.Pointer(in.ActiveDeadlineSeconds))
+	out.BackoffLimit = (*int32)(unsafe.Pointer(in.BackoffLimit))
+	if in.SchedulingPolicy != nil {
+		in, out := &in.SchedulingPolicy, &out.SchedulingPolicy
+		*out = new(SchedulingPolicy)
+		if err := Convert_kubeflow_SchedulingPolicy_To_v1alpha2_SchedulingPolicy(*in, *out, s); err != nil {
+			return err
+		}
+	} else {
+		out.SchedulingPolicy = nil
+	}
+	// WARNING: in.Suspend requires manual conversion: does not exist in peer-type
+	// WARNING: in.ManagedBy requires manual conversion: does not exist in peer-type
 	return nil
 }
 
-// Convert_kubeflow_RunPolicy_To_v1alpha2_RunPolicy is an autogenerated conversion function.
-func Convert_kubeflow_RunPolicy_To_v1alpha2_RunPolicy(in *kubeflow.RunPolicy, out *RunPolicy, s conversion.Scope) error {
-	return autoConvert_kubeflow_RunPolicy_To_v1alpha2_RunPolicy(in, out, s)
-}
-
 func autoConvert_v1alpha2_SchedulingPolicy_To_kubeflow_SchedulingPolicy(in *SchedulingPolicy, out *kubeflow.SchedulingPolicy, s conversion.Scope) error {
-	*out = *(*kubeflow.SchedulingPolicy)(unsafe.Pointer(in))
+	out.MinAvailable = (*int32)(unsafe.Pointer(in.MinAvailable))
+	out.Queue = in.Queue
+	out.MinResources = *(*corev1.ResourceList)(unsafe.Pointer(&in.MinResources))
+	out.PriorityClass = in.PriorityClass
 	return nil
 }
 
@@ -314,11 +422,10 @@ func Convert_v1alpha2_SchedulingPolicy_To_kubeflow_SchedulingPolicy(in *Scheduli
 }
 
 func autoConvert_kubeflow_SchedulingPolicy_To_v1alpha2_SchedulingPolicy(in *kubeflow.SchedulingPolicy, out *SchedulingPolicy, s conversion.Scope) error {
-	*out = *(*SchedulingPolicy)(unsafe.Pointer(in))
+	out.MinAvailable = (*int32)(unsafe.Pointer(in.MinAvailable))
+	out.Queue = in.Queue
+	out.MinResources = *(*corev1.ResourceList)(unsafe.Pointer(&in.MinResources))
+	out.PriorityClass = in.PriorityClass
+	// WARNING: in.ScheduleTimeoutSeconds requires manual conversion: does not exist in peer-type
 	return nil
-}
-
-// Convert_kubeflow_SchedulingPolicy_To_v1alpha2_SchedulingPolicy is an autogenerated conversion function.
-func Convert_kubeflow_SchedulingPolicy_To_v1alpha2_SchedulingPolicy(in *kubeflow.SchedulingPolicy, out *SchedulingPolicy, s conversion.Scope) error {
-	return autoConvert_kubeflow_SchedulingPolicy_To_v1alpha2_SchedulingPolicy(in, out, s)
 }

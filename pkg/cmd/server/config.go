@@ -52,6 +52,9 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		return nil, err
 	}
 	etcd := *o.Etcd
+	if err := o.Versions.ApplyTo(&cfg.Config, &etcd); err != nil {
+		return nil, err
+	}
 	if usesTCP(etcd.StorageConfig.Transport.ServerList) && etcd.StorageConfig.Transport.EgressLookup == nil {
 		etcd.StorageConfig.Transport.EgressLookup = patientEtcdDialer
 	}

@@ -25,14 +25,11 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	netutils "k8s.io/utils/net"
 
-	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
-	"github.com/mpijob/mpijob-apiserver/pkg/apiserver"
 	"github.com/mpijob/mpijob-apiserver/pkg/datadir"
 	"github.com/mpijob/mpijob-apiserver/pkg/embeddedetcd"
 )
@@ -61,6 +58,7 @@ type Options struct {
 	ServerRun      *genericoptions.ServerRunOptions
 	Audit          *genericoptions.AuditOptions
 	Features       *genericoptions.FeatureOptions
+	Versions       *VersionOptions
 
 	// Used in aggregated mode only: SubjectAccessReview authorization, the
 	// core client (admission, API Priority and Fairness) and admission.
@@ -85,12 +83,8 @@ type Options struct {
 
 // NewOptions returns the defaults of every flag.
 func NewOptions(out io.Writer) *Options {
-	etcd := genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig(defaultEtcdPrefix,
-		apiserver.Codecs.LegacyCodec(v1alpha2.SchemeGroupVersion)))
-	// Stored as kubeflow.org/v1alpha2 in JSON: readable with etcdctl, and
-	// JSON keeps `conditions: []` distinct from null where protobuf would not.
-	etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(v1alpha2.SchemeGroupVersion,
-		schema.GroupKind{Group: v1alpha2.GroupName})
+	// The codec is set by Versions.ApplyTo, once the storage version is known.
+	etcd := genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig(defaultEtcdPrefix, nil))
 	etcd.DefaultStorageMediaType = runtime.ContentTypeJSON
 
 	serving := genericoptions.NewSecureServingOptions().WithLoopback()
@@ -115,6 +109,7 @@ func NewOptions(out io.Writer) *Options {
 		ServerRun:      run,
 		Audit:          genericoptions.NewAuditOptions(),
 		Features:       newFeatureOptions(),
+		Versions:       NewVersionOptions(),
 		Authorization:  genericoptions.NewDelegatingAuthorizationOptions(),
 		CoreAPI:        genericoptions.NewCoreAPIOptions(),
 		Admission:      genericoptions.NewAdmissionOptions(),
@@ -142,6 +137,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	o.ServerRun.AddUniversalFlags(fs)
 	o.Audit.AddFlags(fs)
 	o.Features.AddFlags(fs)
+	o.Versions.AddFlags(fs)
 	o.Authorization.AddFlags(fs)
 	o.CoreAPI.AddFlags(fs)
 	o.Admission.AddFlags(fs)
@@ -230,6 +226,7 @@ func (o *Options) Validate() error {
 	errs = append(errs, o.ServerRun.Validate()...)
 	errs = append(errs, o.Audit.Validate()...)
 	errs = append(errs, o.Features.Validate()...)
+	errs = append(errs, o.Versions.Validate()...)
 	return utilerrors.NewAggregate(errs)
 }
 

@@ -20,8 +20,10 @@ package applyconfiguration
 
 import (
 	v1alpha2 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+	v2beta1 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
 	internal "github.com/mpijob/mpijob-apiserver/pkg/generated/applyconfiguration/internal"
 	kubeflowv1alpha2 "github.com/mpijob/mpijob-apiserver/pkg/generated/applyconfiguration/kubeflow/v1alpha2"
+	kubeflowv2beta1 "github.com/mpijob/mpijob-apiserver/pkg/generated/applyconfiguration/kubeflow/v2beta1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
 	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
@@ -48,6 +50,24 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &kubeflowv1alpha2.RunPolicyApplyConfiguration{}
 	case v1alpha2.SchemeGroupVersion.WithKind("SchedulingPolicy"):
 		return &kubeflowv1alpha2.SchedulingPolicyApplyConfiguration{}
+
+		// Group=kubeflow.org, Version=v2beta1
+	case v2beta1.SchemeGroupVersion.WithKind("JobCondition"):
+		return &kubeflowv2beta1.JobConditionApplyConfiguration{}
+	case v2beta1.SchemeGroupVersion.WithKind("JobStatus"):
+		return &kubeflowv2beta1.JobStatusApplyConfiguration{}
+	case v2beta1.SchemeGroupVersion.WithKind("MPIJob"):
+		return &kubeflowv2beta1.MPIJobApplyConfiguration{}
+	case v2beta1.SchemeGroupVersion.WithKind("MPIJobSpec"):
+		return &kubeflowv2beta1.MPIJobSpecApplyConfiguration{}
+	case v2beta1.SchemeGroupVersion.WithKind("ReplicaSpec"):
+		return &kubeflowv2beta1.ReplicaSpecApplyConfiguration{}
+	case v2beta1.SchemeGroupVersion.WithKind("ReplicaStatus"):
+		return &kubeflowv2beta1.ReplicaStatusApplyConfiguration{}
+	case v2beta1.SchemeGroupVersion.WithKind("RunPolicy"):
+		return &kubeflowv2beta1.RunPolicyApplyConfiguration{}
+	case v2beta1.SchemeGroupVersion.WithKind("SchedulingPolicy"):
+		return &kubeflowv2beta1.SchedulingPolicyApplyConfiguration{}
 
 	}
 	return nil

@@ -23,6 +23,7 @@ package openapi
 
 import (
 	v1alpha2 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+	v2beta1 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
 	v1 "k8s.io/api/core/v1"
 	resource "k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,6 +45,15 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha2.ReplicaStatus{}.OpenAPIModelName():                schema_mpijob_apiserver_api_kubeflow_v1alpha2_ReplicaStatus(ref),
 		v1alpha2.RunPolicy{}.OpenAPIModelName():                    schema_mpijob_apiserver_api_kubeflow_v1alpha2_RunPolicy(ref),
 		v1alpha2.SchedulingPolicy{}.OpenAPIModelName():             schema_mpijob_apiserver_api_kubeflow_v1alpha2_SchedulingPolicy(ref),
+		v2beta1.JobCondition{}.OpenAPIModelName():                  schema_mpijob_apiserver_api_kubeflow_v2beta1_JobCondition(ref),
+		v2beta1.JobStatus{}.OpenAPIModelName():                     schema_mpijob_apiserver_api_kubeflow_v2beta1_JobStatus(ref),
+		v2beta1.MPIJob{}.OpenAPIModelName():                        schema_mpijob_apiserver_api_kubeflow_v2beta1_MPIJob(ref),
+		v2beta1.MPIJobList{}.OpenAPIModelName():                    schema_mpijob_apiserver_api_kubeflow_v2beta1_MPIJobList(ref),
+		v2beta1.MPIJobSpec{}.OpenAPIModelName():                    schema_mpijob_apiserver_api_kubeflow_v2beta1_MPIJobSpec(ref),
+		v2beta1.ReplicaSpec{}.OpenAPIModelName():                   schema_mpijob_apiserver_api_kubeflow_v2beta1_ReplicaSpec(ref),
+		v2beta1.ReplicaStatus{}.OpenAPIModelName():                 schema_mpijob_apiserver_api_kubeflow_v2beta1_ReplicaStatus(ref),
+		v2beta1.RunPolicy{}.OpenAPIModelName():                     schema_mpijob_apiserver_api_kubeflow_v2beta1_RunPolicy(ref),
+		v2beta1.SchedulingPolicy{}.OpenAPIModelName():              schema_mpijob_apiserver_api_kubeflow_v2beta1_SchedulingPolicy(ref),
 		v1.AWSElasticBlockStoreVolumeSource{}.OpenAPIModelName():   schema_k8sio_api_core_v1_AWSElasticBlockStoreVolumeSource(ref),
 		v1.Affinity{}.OpenAPIModelName():                           schema_k8sio_api_core_v1_Affinity(ref),
 		v1.AppArmorProfile{}.OpenAPIModelName():                    schema_k8sio_api_core_v1_AppArmorProfile(ref),
@@ -815,6 +825,521 @@ func schema_mpijob_apiserver_api_kubeflow_v1alpha2_SchedulingPolicy(ref common.R
 							Description: "Priority class of the gang.",
 							Type:        []string{"string"},
 							Format:      "",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			resource.Quantity{}.OpenAPIModelName()},
+	}
+}
+
+func schema_mpijob_apiserver_api_kubeflow_v2beta1_JobCondition(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "JobCondition is one observed condition of a job.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Type of the condition.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status of the condition: True, False or Unknown.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"reason": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Machine-readable reason of the last transition.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Human-readable details of the last transition.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"lastUpdateTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "When the condition was last updated.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"lastTransitionTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "When the condition last changed status.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"type", "status"},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_mpijob_apiserver_api_kubeflow_v2beta1_JobStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "JobStatus is the observed state of an MPIJob.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"conditions": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"type",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Observed conditions, oldest first; the last one with status True is the job's current state.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v2beta1.JobCondition{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"replicaStatuses": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Per replica type counts, keyed by Launcher and Worker.",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v2beta1.ReplicaStatus{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"startTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "When the operator first acknowledged the job.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"completionTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "When the job finished.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"lastReconcileTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "When the job was last reconciled.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v2beta1.JobCondition{}.OpenAPIModelName(), v2beta1.ReplicaStatus{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_mpijob_apiserver_api_kubeflow_v2beta1_MPIJob(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "MPIJob describes a distributed MPI job: one launcher that runs mpirun and a set of workers it reaches over SSH.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standard object metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Specification of the desired behaviour of the job.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v2beta1.MPIJobSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Most recently observed status of the job. Written through the status subresource only.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v2beta1.JobStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v2beta1.JobStatus{}.OpenAPIModelName(), v2beta1.MPIJobSpec{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_mpijob_apiserver_api_kubeflow_v2beta1_MPIJobList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "MPIJobList is a list of MPIJobs.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standard list metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Items is the list of MPIJobs.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v2beta1.MPIJob{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"metadata", "items"},
+			},
+		},
+		Dependencies: []string{
+			v2beta1.MPIJob{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_mpijob_apiserver_api_kubeflow_v2beta1_MPIJobSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "MPIJobSpec is the desired state of an MPIJob.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"slotsPerWorker": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Number of slots per worker written into the hostfile.",
+							Default:     1,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"runLauncherAsWorker": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Whether the launcher also runs MPI processes, as one more worker.",
+							Default:     false,
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"runPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Policies of the job's run: clean-up, deadlines, retries, gang scheduling, suspension and the controller that manages it.",
+							Ref:         ref(v2beta1.RunPolicy{}.OpenAPIModelName()),
+						},
+					},
+					"mpiReplicaSpecs": {
+						SchemaProps: spec.SchemaProps{
+							Description: "The launcher and worker replica specifications, keyed by Launcher and Worker.",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v2beta1.ReplicaSpec{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"sshAuthMountPath": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Directory where the SSH keys are mounted in the pods.",
+							Default:     "/root/.ssh",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"launcherCreationPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "When the launcher is created: AtStartup, or WaitForWorkersReady.",
+							Default:     "AtStartup",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"mpiImplementation": {
+						SchemaProps: spec.SchemaProps{
+							Description: "The MPI implementation: OpenMPI, Intel or MPICH.\n\nPossible enum values:\n - `\"Intel\"`\n - `\"MPICH\"`\n - `\"OpenMPI\"`",
+							Default:     "OpenMPI",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Intel", "MPICH", "OpenMPI"},
+						},
+					},
+				},
+				Required: []string{"mpiReplicaSpecs"},
+			},
+		},
+		Dependencies: []string{
+			v2beta1.ReplicaSpec{}.OpenAPIModelName(), v2beta1.RunPolicy{}.OpenAPIModelName()},
+	}
+}
+
+func schema_mpijob_apiserver_api_kubeflow_v2beta1_ReplicaSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ReplicaSpec describes the pods of one replica type.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"replicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Desired number of pods: Launcher 1; Worker at least 1.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"template": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Pod template of every replica of this type.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1.PodTemplateSpec{}.OpenAPIModelName()),
+						},
+					},
+					"restartPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Restart policy of the replicas: Never or OnFailure. The operator uses OnFailure for the launcher and Never for workers when unset.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1.PodTemplateSpec{}.OpenAPIModelName()},
+	}
+}
+
+func schema_mpijob_apiserver_api_kubeflow_v2beta1_ReplicaStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ReplicaStatus counts the pods of one replica type.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"active": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Number of running pods.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"succeeded": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Number of pods that succeeded.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"failed": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Number of pods that failed.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"labelSelector": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-map-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Selector of the replica type's pods. Deprecated: use selector.",
+							Ref:         ref(metav1.LabelSelector{}.OpenAPIModelName()),
+						},
+					},
+					"selector": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Selector of the replica type's pods, in the string form of a label selector; the Worker's is the /scale selector.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			metav1.LabelSelector{}.OpenAPIModelName()},
+	}
+}
+
+func schema_mpijob_apiserver_api_kubeflow_v2beta1_RunPolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RunPolicy holds the policies of a job's run.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"cleanPodPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Which pods are removed when the job finishes: All, Running or None. The operator uses None when unset.\n\nPossible enum values:\n - `\"\"`\n - `\"All\"`\n - `\"None\"`\n - `\"Running\"`",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"", "All", "None", "Running"},
+						},
+					},
+					"ttlSecondsAfterFinished": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Seconds after the job finishes before it may be removed.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"activeDeadlineSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Seconds from the start that the job may run.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"backoffLimit": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Number of retries before the job is marked failed.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"schedulingPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Gang-scheduling policy.",
+							Ref:         ref(v2beta1.SchedulingPolicy{}.OpenAPIModelName()),
+						},
+					},
+					"suspend": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Whether the job is suspended: its pods are deleted and not recreated until this is false again.",
+							Default:     false,
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"managedBy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "The controller that reconciles the job: kubeflow.org/mpi-operator or kueue.x-k8s.io/multikueue. Unset means the mpi-operator. Immutable.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v2beta1.SchedulingPolicy{}.OpenAPIModelName()},
+	}
+}
+
+func schema_mpijob_apiserver_api_kubeflow_v2beta1_SchedulingPolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "SchedulingPolicy configures gang scheduling.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"minAvailable": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Minimum number of pods that must be schedulable together.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"queue": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Queue the job is scheduled from.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"minResources": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Resources the gang needs as a whole.",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(resource.Quantity{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"priorityClass": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Priority class of the gang.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"scheduleTimeoutSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Seconds the gang may wait to be scheduled (scheduler-plugins only).",
+							Type:        []string{"integer"},
+							Format:      "int32",
 						},
 					},
 				},

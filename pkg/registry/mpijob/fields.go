@@ -30,8 +30,8 @@ import (
 
 // GetAttrs returns the labels and selectable fields of an MPIJob: the
 // storage side of field selectors (the scheme side is the field-label
-// conversion in api/kubeflow/v1alpha2). Both read the names from
-// api/kubeflow/fields.go.
+// conversion of each version, which maps its labels onto these). Both read
+// the names from api/kubeflow/fields.go.
 func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	job, ok := obj.(*kubeflow.MPIJob)
 	if !ok {
@@ -42,11 +42,12 @@ func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 
 // SelectableFields returns the field set a field selector matches against.
 // The values are what is stored: no defaults are applied, so an unset
-// slotsPerWorker or cleanPodPolicy is "".
+// slotsPerWorker, cleanPodPolicy or suspend is "".
 func SelectableFields(job *kubeflow.MPIJob) fields.Set {
 	specific := fields.Set{
 		kubeflow.FieldSpecCleanPodPolicy: kubeflow.CleanPodPolicyField(&job.Spec),
 		kubeflow.FieldSpecSlotsPerWorker: kubeflow.SlotsPerWorkerField(&job.Spec),
+		kubeflow.FieldSpecSuspend:        kubeflow.SuspendField(&job.Spec),
 		kubeflow.FieldStatusState:        string(kubeflow.State(&job.Status)),
 	}
 	return generic.AddObjectMetaFieldsSet(specific, &job.ObjectMeta, true)

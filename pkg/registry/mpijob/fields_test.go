@@ -88,6 +88,7 @@ func TestGetAttrs(t *testing.T) {
 	want := fields.Set{
 		"metadata.name": "a", "metadata.namespace": testNamespace,
 		"spec.cleanPodPolicy": "All", "spec.slotsPerWorker": "1", "status.state": "",
+		"spec.runPolicy.suspend": "",
 	}
 	if !reflect.DeepEqual(f, want) {
 		t.Errorf("fields = %v, want %v", f, want)

@@ -29,7 +29,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
-	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/carryover"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/validation"
 )
 
@@ -56,28 +56,29 @@ func (mpiJobStrategy) NamespaceScoped() bool { return true }
 // GetResetFields tells server-side apply that the main resource never
 // persists a client's status, so applying one there is not a conflict.
 func (mpiJobStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return map[fieldpath.APIVersion]*fieldpath.Set{
-		fieldpath.APIVersion(v1alpha2.SchemeGroupVersion.String()): fieldpath.NewSet(
-			fieldpath.MakePathOrDie("status"),
-		),
-	}
+	return resetFieldsOfEveryVersion(fieldpath.MakePathOrDie("status"))
 }
 
 // PrepareForCreate drops any status the client sent (only the operator
-// reports status, through /status) and starts the generation at 1.
+// reports status, through /status) and the reserved annotation (only the
+// storage codec writes it), and starts the generation at 1.
 func (mpiJobStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	job := obj.(*kubeflow.MPIJob)
 	job.Status = kubeflow.JobStatus{}
 	job.Generation = 1
+	carryover.DropAnnotation(&job.ObjectMeta)
 }
 
-// PrepareForUpdate keeps the stored status and moves the generation only
-// when the spec changed, so the operator can tell a spec edit from a label
-// edit by comparing it with what it last observed.
+// PrepareForUpdate keeps the stored status and what the request's version
+// cannot express of the stored spec (package carryover), and moves the
+// generation only when the spec changed, so the operator can tell a spec
+// edit from a label edit by comparing it with what it last observed.
 func (mpiJobStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	newJob := obj.(*kubeflow.MPIJob)
 	oldJob := old.(*kubeflow.MPIJob)
 	newJob.Status = oldJob.Status
+	carryover.DropAnnotation(&newJob.ObjectMeta)
+	carryover.Take(requestVersion(ctx), oldJob).RestoreSpec(newJob)
 	if !apiequality.Semantic.DeepEqual(newJob.Spec, oldJob.Spec) {
 		newJob.Generation = oldJob.Generation + 1
 	}
@@ -125,12 +126,7 @@ func newStatusStrategy(s mpiJobStrategy) statusStrategy { return statusStrategy{
 
 // GetResetFields matches PrepareForUpdate: spec and metadata are reset.
 func (statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return map[fieldpath.APIVersion]*fieldpath.Set{
-		fieldpath.APIVersion(v1alpha2.SchemeGroupVersion.String()): fieldpath.NewSet(
-			fieldpath.MakePathOrDie("metadata"),
-			fieldpath.MakePathOrDie("spec"),
-		),
-	}
+	return resetFieldsOfEveryVersion(fieldpath.MakePathOrDie("metadata"), fieldpath.MakePathOrDie("spec"))
 }
 
 // PrepareForUpdate keeps everything of the stored object but the status.
@@ -144,6 +140,7 @@ func (statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Obj
 	newJob.ObjectMeta = *oldJob.ObjectMeta.DeepCopy()
 	newJob.ManagedFields = managedFields
 	newJob.Spec = *oldJob.Spec.DeepCopy()
+	carryover.Take(requestVersion(ctx), oldJob).RestoreStatus(newJob)
 }
 
 func (statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {

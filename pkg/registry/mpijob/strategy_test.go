@@ -135,16 +135,21 @@ func TestGetResetFields(t *testing.T) {
 	s, st := testStrategies()
 	check := func(name string, got map[fieldpath.APIVersion]*fieldpath.Set, want ...string) {
 		t.Helper()
-		set, ok := got["kubeflow.org/v1alpha2"]
-		if len(got) != 1 || !ok {
-			t.Fatalf("%s: reset fields keyed %v, want only kubeflow.org/v1alpha2", name, got)
+		if len(got) != 2 {
+			t.Fatalf("%s: reset fields keyed %v, want kubeflow.org/v1alpha2 and kubeflow.org/v2beta1", name, got)
 		}
 		wantSet := fieldpath.NewSet()
 		for _, w := range want {
 			wantSet.Insert(fieldpath.MakePathOrDie(w))
 		}
-		if !set.Equals(wantSet) {
-			t.Errorf("%s: reset fields %v, want %v", name, set, wantSet)
+		for _, version := range []fieldpath.APIVersion{"kubeflow.org/v1alpha2", "kubeflow.org/v2beta1"} {
+			set, ok := got[version]
+			if !ok {
+				t.Fatalf("%s: no reset fields for %s in %v", name, version, got)
+			}
+			if !set.Equals(wantSet) {
+				t.Errorf("%s: %s reset fields %v, want %v", name, version, set, wantSet)
+			}
 		}
 	}
 	check("main", s.GetResetFields(), "status")

@@ -23,6 +23,7 @@ import (
 	http "net/http"
 
 	kubeflowv1alpha2 "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned/typed/kubeflow/v1alpha2"
+	kubeflowv2beta1 "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned/typed/kubeflow/v2beta1"
 	discovery "k8s.io/client-go/discovery"
 	rest "k8s.io/client-go/rest"
 	flowcontrol "k8s.io/client-go/util/flowcontrol"
@@ -31,17 +32,24 @@ import (
 type Interface interface {
 	Discovery() discovery.DiscoveryInterfaces
 	KubeflowV1alpha2() kubeflowv1alpha2.KubeflowV1alpha2Interface
+	KubeflowV2beta1() kubeflowv2beta1.KubeflowV2beta1Interface
 }
 
 // Clientset contains the clients for groups.
 type Clientset struct {
 	*discovery.DiscoveryClient
 	kubeflowV1alpha2 *kubeflowv1alpha2.KubeflowV1alpha2Client
+	kubeflowV2beta1  *kubeflowv2beta1.KubeflowV2beta1Client
 }
 
 // KubeflowV1alpha2 retrieves the KubeflowV1alpha2Client
 func (c *Clientset) KubeflowV1alpha2() kubeflowv1alpha2.KubeflowV1alpha2Interface {
 	return c.kubeflowV1alpha2
+}
+
+// KubeflowV2beta1 retrieves the KubeflowV2beta1Client
+func (c *Clientset) KubeflowV2beta1() kubeflowv2beta1.KubeflowV2beta1Interface {
+	return c.kubeflowV2beta1
 }
 
 // Discovery retrieves the DiscoveryClient
@@ -92,6 +100,10 @@ func NewForConfigAndClient(c *rest.Config, httpClient *http.Client) (*Clientset,
 	if err != nil {
 		return nil, err
 	}
+	cs.kubeflowV2beta1, err = kubeflowv2beta1.NewForConfigAndClient(&configShallowCopy, httpClient)
+	if err != nil {
+		return nil, err
+	}
 
 	cs.DiscoveryClient, err = discovery.NewDiscoveryClientForConfigAndClient(&configShallowCopy, httpClient)
 	if err != nil {
@@ -114,6 +126,7 @@ func NewForConfigOrDie(c *rest.Config) *Clientset {
 func New(c rest.Interface) *Clientset {
 	var cs Clientset
 	cs.kubeflowV1alpha2 = kubeflowv1alpha2.New(c)
+	cs.kubeflowV2beta1 = kubeflowv2beta1.New(c)
 
 	cs.DiscoveryClient = discovery.NewDiscoveryClient(c)
 	return &cs

@@ -22,6 +22,7 @@ import (
 	fmt "fmt"
 
 	v1alpha2 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+	v2beta1 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
 	cache "k8s.io/client-go/tools/cache"
 )
@@ -55,6 +56,10 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 	// Group=kubeflow.org, Version=v1alpha2
 	case v1alpha2.SchemeGroupVersion.WithResource("mpijobs"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Kubeflow().V1alpha2().MPIJobs().Informer()}, nil
+
+		// Group=kubeflow.org, Version=v2beta1
+	case v2beta1.SchemeGroupVersion.WithResource("mpijobs"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Kubeflow().V2beta1().MPIJobs().Informer()}, nil
 
 	}
 

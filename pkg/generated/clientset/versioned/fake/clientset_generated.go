@@ -23,6 +23,8 @@ import (
 	clientset "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
 	kubeflowv1alpha2 "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned/typed/kubeflow/v1alpha2"
 	fakekubeflowv1alpha2 "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned/typed/kubeflow/v1alpha2/fake"
+	kubeflowv2beta1 "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned/typed/kubeflow/v2beta1"
+	fakekubeflowv2beta1 "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned/typed/kubeflow/v2beta1/fake"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -139,4 +141,9 @@ var (
 // KubeflowV1alpha2 retrieves the KubeflowV1alpha2Client
 func (c *Clientset) KubeflowV1alpha2() kubeflowv1alpha2.KubeflowV1alpha2Interface {
 	return &fakekubeflowv1alpha2.FakeKubeflowV1alpha2{Fake: &c.Fake}
+}
+
+// KubeflowV2beta1 retrieves the KubeflowV2beta1Client
+func (c *Clientset) KubeflowV2beta1() kubeflowv2beta1.KubeflowV2beta1Interface {
+	return &fakekubeflowv2beta1.FakeKubeflowV2beta1{Fake: &c.Fake}
 }

@@ -20,6 +20,7 @@ package fake
 
 import (
 	kubeflowv1alpha2 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+	kubeflowv2beta1 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
 	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
@@ -32,6 +33,7 @@ var codecs = serializer.NewCodecFactory(scheme)
 
 var localSchemeBuilder = runtime.SchemeBuilder{
 	kubeflowv1alpha2.AddToScheme,
+	kubeflowv2beta1.AddToScheme,
 }
 
 // AddToScheme adds all types of this clientset into the given scheme. This allows composition

@@ -21,12 +21,15 @@ package kubeflow
 import (
 	internalinterfaces "github.com/mpijob/mpijob-apiserver/pkg/generated/informers/externalversions/internalinterfaces"
 	v1alpha2 "github.com/mpijob/mpijob-apiserver/pkg/generated/informers/externalversions/kubeflow/v1alpha2"
+	v2beta1 "github.com/mpijob/mpijob-apiserver/pkg/generated/informers/externalversions/kubeflow/v2beta1"
 )
 
 // Interface provides access to each of this group's versions.
 type Interface interface {
 	// V1alpha2 provides access to shared informers for resources in V1alpha2.
 	V1alpha2() v1alpha2.Interface
+	// V2beta1 provides access to shared informers for resources in V2beta1.
+	V2beta1() v2beta1.Interface
 }
 
 type group struct {
@@ -43,4 +46,9 @@ func New(f internalinterfaces.SharedInformerFactory, namespace string, tweakList
 // V1alpha2 returns a new v1alpha2.Interface.
 func (g *group) V1alpha2() v1alpha2.Interface {
 	return v1alpha2.New(g.factory, g.namespace, g.tweakListOptions)
+}
+
+// V2beta1 returns a new v2beta1.Interface.
+func (g *group) V2beta1() v2beta1.Interface {
+	return v2beta1.New(g.factory, g.namespace, g.tweakListOptions)
 }

@@ -1,0 +1,130 @@
+/*
+Copyright The mpijob-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package carryover
+
+import (
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
+)
+
+// V1alpha2Only holds the shape v2beta1 cannot express: mainContainer, the
+// second copy of cleanPodPolicy, backoffLimit and activeDeadlineSeconds
+// (v2beta1 shows one value of each, conversion.go of v2beta1), whether
+// runPolicy is present, and empty rather than absent status lists.
+type V1alpha2Only struct {
+	MainContainer         string                   `json:"mainContainer,omitempty"`
+	CleanPodPolicy        *kubeflow.CleanPodPolicy `json:"runPolicyCleanPodPolicy,omitempty"`
+	BackoffLimit          Copies[int32]            `json:"backoffLimit,omitzero"`
+	ActiveDeadlineSeconds Copies[int64]            `json:"activeDeadlineSeconds,omitzero"`
+	RunPolicy             bool                     `json:"runPolicy,omitempty"`
+	EmptyConditions       bool                     `json:"emptyConditions,omitempty"`
+	EmptyReplicaStatuses  bool                     `json:"emptyReplicaStatuses,omitempty"`
+}
+
+// Copies are the two v1alpha2 copies of one policy value: at the top of the
+// spec and in runPolicy.
+type Copies[T comparable] struct {
+	Top       *T `json:"top,omitempty"`
+	RunPolicy *T `json:"runPolicy,omitempty"`
+}
+
+func (c Copies[T]) isZero() bool { return c.Top == nil && c.RunPolicy == nil }
+
+// effective is the value v2beta1 shows: runPolicy's copy wins, as in the
+// v1alpha2 operator.
+func (c Copies[T]) effective() *T {
+	if c.RunPolicy != nil {
+		return c.RunPolicy
+	}
+	return c.Top
+}
+
+// after returns the copies once v2beta1 has written value: unchanged if the
+// value is the one it was shown; otherwise the value goes into the copy it
+// was read from (runPolicy's when neither was set) and the shadowed top-level
+// copy stays; a removed value removes both copies.
+func (c Copies[T]) after(value *T) (top, runPolicy *T) {
+	shown := c.effective()
+	switch {
+	case equal(value, shown):
+		return c.Top, c.RunPolicy
+	case value == nil:
+		return nil, nil
+	case c.RunPolicy != nil:
+		return c.Top, value
+	case c.Top != nil:
+		return value, nil
+	default:
+		return nil, value
+	}
+}
+
+func equal[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func takeV1alpha2Only(job *kubeflow.MPIJob) *V1alpha2Only {
+	spec := &job.Spec
+	p := V1alpha2Only{
+		MainContainer:         spec.MainContainer,
+		BackoffLimit:          Copies[int32]{Top: spec.BackoffLimit},
+		ActiveDeadlineSeconds: Copies[int64]{Top: spec.ActiveDeadlineSeconds},
+		RunPolicy:             spec.RunPolicy != nil,
+		EmptyConditions:       job.Status.Conditions != nil && len(job.Status.Conditions) == 0,
+		EmptyReplicaStatuses:  job.Status.ReplicaStatuses != nil && len(job.Status.ReplicaStatuses) == 0,
+	}
+	if rp := spec.RunPolicy; rp != nil {
+		p.CleanPodPolicy = rp.CleanPodPolicy
+		p.BackoffLimit.RunPolicy = rp.BackoffLimit
+		p.ActiveDeadlineSeconds.RunPolicy = rp.ActiveDeadlineSeconds
+	}
+	if p == (V1alpha2Only{}) {
+		return nil
+	}
+	return &p
+}
+
+// restoreSpec takes a spec written in v2beta1, which holds cleanPodPolicy
+// at the top (the copy both operators act on) and the other two values in
+// runPolicy, and gives back the v1alpha2 shape it had. A write without a
+// runPolicy removes every policy value, hidden copies included.
+func (p *V1alpha2Only) restoreSpec(spec *kubeflow.MPIJobSpec) {
+	spec.MainContainer = p.MainContainer
+	rp := spec.RunPolicy
+	if rp == nil {
+		return
+	}
+	rp.CleanPodPolicy = p.CleanPodPolicy
+	spec.BackoffLimit, rp.BackoffLimit = p.BackoffLimit.after(rp.BackoffLimit)
+	spec.ActiveDeadlineSeconds, rp.ActiveDeadlineSeconds = p.ActiveDeadlineSeconds.after(rp.ActiveDeadlineSeconds)
+	if !p.RunPolicy && *rp == (kubeflow.RunPolicy{}) {
+		spec.RunPolicy = nil
+	}
+}
+
+// restoreStatus gives back empty lists where v2beta1, which omits them,
+// read nothing and wrote nothing.
+func (p *V1alpha2Only) restoreStatus(status *kubeflow.JobStatus) {
+	if p.EmptyConditions && len(status.Conditions) == 0 {
+		status.Conditions = []kubeflow.JobCondition{}
+	}
+	if p.EmptyReplicaStatuses && len(status.ReplicaStatuses) == 0 {
+		status.ReplicaStatuses = map[kubeflow.ReplicaType]*kubeflow.ReplicaStatus{}
+	}
+}

@@ -1,0 +1,40 @@
+/*
+Copyright The mpijob-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v2beta1
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
+)
+
+// fieldLabels maps the field selectors of v2beta1 to the hub's labels.
+// runPolicy.cleanPodPolicy selects on the copy v2beta1 shows, the hub's
+// top-level one (conversion.go).
+var fieldLabels = map[string]string{
+	kubeflow.FieldMetadataName:       kubeflow.FieldMetadataName,
+	kubeflow.FieldMetadataNamespace:  kubeflow.FieldMetadataNamespace,
+	"spec.runPolicy.cleanPodPolicy":  kubeflow.FieldSpecCleanPodPolicy,
+	"spec.runPolicy.suspend":         kubeflow.FieldSpecSuspend,
+	kubeflow.FieldSpecSlotsPerWorker: kubeflow.FieldSpecSlotsPerWorker,
+	kubeflow.FieldStatusState:        kubeflow.FieldStatusState,
+}
+
+func addFieldLabelConversions(scheme *runtime.Scheme) error {
+	return scheme.AddFieldLabelConversionFunc(SchemeGroupVersion.WithKind("MPIJob"),
+		kubeflow.FieldLabelConversion(fieldLabels))
+}
