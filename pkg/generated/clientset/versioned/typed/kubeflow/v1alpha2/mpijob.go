@@ -24,6 +24,7 @@ import (
 	kubeflowv1alpha2 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	applyconfigurationkubeflowv1alpha2 "github.com/mpijob/mpijob-apiserver/pkg/generated/applyconfiguration/kubeflow/v1alpha2"
 	scheme "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned/scheme"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
 	watch "k8s.io/apimachinery/pkg/watch"
@@ -51,6 +52,9 @@ type MPIJobInterface interface {
 	Apply(ctx context.Context, mPIJob *applyconfigurationkubeflowv1alpha2.MPIJobApplyConfiguration, opts v1.ApplyOptions) (result *kubeflowv1alpha2.MPIJob, err error)
 	// Add a +genclient:noStatus comment above the type to avoid generating ApplyStatus().
 	ApplyStatus(ctx context.Context, mPIJob *applyconfigurationkubeflowv1alpha2.MPIJobApplyConfiguration, opts v1.ApplyOptions) (result *kubeflowv1alpha2.MPIJob, err error)
+	GetScale(ctx context.Context, mPIJobName string, options v1.GetOptions) (*autoscalingv1.Scale, error)
+	UpdateScale(ctx context.Context, mPIJobName string, scale *autoscalingv1.Scale, opts v1.UpdateOptions) (*autoscalingv1.Scale, error)
+
 	MPIJobExpansion
 }
 
@@ -72,4 +76,35 @@ func newMPIJobs(c *KubeflowV1alpha2Client, namespace string) *mPIJobs {
 			gentype.PrefersProtobuf[*kubeflowv1alpha2.MPIJob](),
 		),
 	}
+}
+
+// GetScale takes name of the mPIJob, and returns the corresponding autoscalingv1.Scale object, and an error if there is any.
+func (c *mPIJobs) GetScale(ctx context.Context, mPIJobName string, options v1.GetOptions) (result *autoscalingv1.Scale, err error) {
+	result = &autoscalingv1.Scale{}
+	err = c.GetClient().Get().
+		UseProtobufAsDefault().
+		Namespace(c.GetNamespace()).
+		Resource("mpijobs").
+		Name(mPIJobName).
+		SubResource("scale").
+		VersionedParams(&options, scheme.ParameterCodec).
+		Do(ctx).
+		Into(result)
+	return
+}
+
+// UpdateScale takes the top resource name and the representation of a scale and updates it. Returns the server's representation of the scale, and an error, if there is any.
+func (c *mPIJobs) UpdateScale(ctx context.Context, mPIJobName string, scale *autoscalingv1.Scale, opts v1.UpdateOptions) (result *autoscalingv1.Scale, err error) {
+	result = &autoscalingv1.Scale{}
+	err = c.GetClient().Put().
+		UseProtobufAsDefault().
+		Namespace(c.GetNamespace()).
+		Resource("mpijobs").
+		Name(mPIJobName).
+		SubResource("scale").
+		VersionedParams(&opts, scheme.ParameterCodec).
+		Body(scale).
+		Do(ctx).
+		Into(result)
+	return
 }

@@ -19,10 +19,15 @@ limitations under the License.
 package fake
 
 import (
+	context "context"
+
 	v1alpha2 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	kubeflowv1alpha2 "github.com/mpijob/mpijob-apiserver/pkg/generated/applyconfiguration/kubeflow/v1alpha2"
 	typedkubeflowv1alpha2 "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned/typed/kubeflow/v1alpha2"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gentype "k8s.io/client-go/gentype"
+	testing "k8s.io/client-go/testing"
 )
 
 // fakeMPIJobs implements MPIJobInterface
@@ -48,4 +53,28 @@ func newFakeMPIJobs(fake *FakeKubeflowV1alpha2, namespace string) typedkubeflowv
 		),
 		fake,
 	}
+}
+
+// GetScale takes name of the mPIJob, and returns the corresponding scale object, and an error if there is any.
+func (c *fakeMPIJobs) GetScale(ctx context.Context, mPIJobName string, options v1.GetOptions) (result *autoscalingv1.Scale, err error) {
+	emptyResult := &autoscalingv1.Scale{}
+	obj, err := c.Fake.
+		Invokes(testing.NewGetSubresourceActionWithOptions(c.Resource(), c.Namespace(), "scale", mPIJobName, options), emptyResult)
+
+	if obj == nil {
+		return emptyResult, err
+	}
+	return obj.(*autoscalingv1.Scale), err
+}
+
+// UpdateScale takes the representation of a scale and updates it. Returns the server's representation of the scale, and an error, if there is any.
+func (c *fakeMPIJobs) UpdateScale(ctx context.Context, mPIJobName string, scale *autoscalingv1.Scale, opts v1.UpdateOptions) (result *autoscalingv1.Scale, err error) {
+	emptyResult := &autoscalingv1.Scale{}
+	obj, err := c.Fake.
+		Invokes(testing.NewUpdateSubresourceActionWithOptions(c.Resource(), "scale", c.Namespace(), scale, opts), &autoscalingv1.Scale{})
+
+	if obj == nil {
+		return emptyResult, err
+	}
+	return obj.(*autoscalingv1.Scale), err
 }
