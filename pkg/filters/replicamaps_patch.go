@@ -27,6 +27,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
@@ -35,6 +36,7 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
 )
 
 // Strategic merge patch and maps of structs.
@@ -61,21 +63,38 @@ const (
 	patchDirective             = "$patch"
 )
 
-// replicaMaps are the maps of structs in an MPIJob, with the type of their values.
-var replicaMaps = []struct {
+// replicaMap is a map of structs in an MPIJob, with the type of its values.
+type replicaMap struct {
 	path  []string
 	value interface{}
-}{
-	{[]string{"spec", "mpiReplicaSpecs"}, v1alpha2.ReplicaSpec{}},
-	{[]string{"status", "replicaStatuses"}, v1alpha2.ReplicaStatus{}},
+}
+
+// mergeVersion is a served version the filter merges in. A patch is merged
+// in the version it is written in: another version's entry types lack
+// fields (v1alpha2 has no selector in a replica status), and the merged map
+// replaces the stored one.
+type mergeVersion struct {
+	gv   schema.GroupVersion
+	maps []replicaMap
+}
+
+var mergeVersions = map[string]mergeVersion{
+	v1alpha2.SchemeGroupVersion.Version: {v1alpha2.SchemeGroupVersion, []replicaMap{
+		{[]string{"spec", "mpiReplicaSpecs"}, v1alpha2.ReplicaSpec{}},
+		{[]string{"status", "replicaStatuses"}, v1alpha2.ReplicaStatus{}},
+	}},
+	v2beta1.SchemeGroupVersion.Version: {v2beta1.SchemeGroupVersion, []replicaMap{
+		{[]string{"spec", "mpiReplicaSpecs"}, v2beta1.ReplicaSpec{}},
+		{[]string{"status", "replicaStatuses"}, v2beta1.ReplicaStatus{}},
+	}},
 }
 
 // MPIJobs is what the strategic merge filter needs from the server.
 type MPIJobs struct {
 	// Get reads the stored MPIJob name in the namespace of ctx.
 	Get func(ctx context.Context, name string) (runtime.Object, error)
-	// Convertor converts what Get returns to v1alpha2, the version the
-	// patch is merged in.
+	// Convertor converts what Get returns to the version of the request,
+	// the version the patch is merged in.
 	Convertor runtime.ObjectConvertor
 	// Serializer encodes the Status of a patch the filter refuses.
 	Serializer runtime.NegotiatedSerializer
@@ -83,7 +102,8 @@ type MPIJobs struct {
 
 func withReplicaMapStrategicMerge(next http.Handler, mpijobs MPIJobs, maxBodyBytes int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !isMPIJobStrategicMergePatch(req) {
+		version, ok := strategicMergePatchVersion(req)
+		if !ok {
 			next.ServeHTTP(w, req)
 			return
 		}
@@ -95,7 +115,7 @@ func withReplicaMapStrategicMerge(next http.Handler, mpijobs MPIJobs, maxBodyByt
 			return
 		}
 		patch := map[string]interface{}{}
-		if err := kjson.UnmarshalCaseSensitivePreserveInts(body, &patch); err != nil || !descendsIntoReplicaMap(patch) {
+		if err := kjson.UnmarshalCaseSensitivePreserveInts(body, &patch); err != nil || !descendsIntoReplicaMap(patch, version.maps) {
 			serveWithBody(next, w, req, body)
 			return
 		}
@@ -108,10 +128,10 @@ func withReplicaMapStrategicMerge(next http.Handler, mpijobs MPIJobs, maxBodyByt
 				serveWithBody(next, w, req, body)
 				return
 			}
-			rewritten, err := mergeReplicaMaps(patch, current, mpijobs.Convertor, !clientPrecondition)
+			rewritten, err := mergeReplicaMaps(patch, current, version, mpijobs.Convertor, !clientPrecondition)
 			if err != nil {
 				responsewriters.ErrorNegotiated(apierrors.NewBadRequest(err.Error()), mpijobs.Serializer,
-					v1alpha2.SchemeGroupVersion, w, req)
+					version.gv, w, req)
 				return
 			}
 			if clientPrecondition || attempt == strategicMergePatchRetries {
@@ -128,24 +148,30 @@ func withReplicaMapStrategicMerge(next http.Handler, mpijobs MPIJobs, maxBodyByt
 	})
 }
 
-func isMPIJobStrategicMergePatch(req *http.Request) bool {
+// strategicMergePatchVersion tells whether req is a strategic merge patch
+// of an MPIJob or its status in a version the filter merges in, and which.
+func strategicMergePatchVersion(req *http.Request) (mergeVersion, bool) {
 	if req.Method != http.MethodPatch {
-		return false
+		return mergeVersion{}, false
 	}
 	mediaType, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if err != nil || mediaType != string(types.StrategicMergePatchType) {
-		return false
+		return mergeVersion{}, false
 	}
 	info, ok := genericapirequest.RequestInfoFrom(req.Context())
-	return ok && info.IsResourceRequest && info.APIGroup == kubeflow.GroupName &&
-		info.Resource == "mpijobs" && (info.Subresource == "" || info.Subresource == "status")
+	if !ok || !info.IsResourceRequest || info.APIGroup != kubeflow.GroupName ||
+		info.Resource != "mpijobs" || (info.Subresource != "" && info.Subresource != "status") {
+		return mergeVersion{}, false
+	}
+	version, ok := mergeVersions[info.APIVersion]
+	return version, ok
 }
 
 // descendsIntoReplicaMap tells whether the patch merges into an entry of a
 // replica map, the one thing the library cannot do. Replacing or deleting a
 // whole map or entry it handles by itself.
-func descendsIntoReplicaMap(patch map[string]interface{}) bool {
-	for _, m := range replicaMaps {
+func descendsIntoReplicaMap(patch map[string]interface{}, maps []replicaMap) bool {
+	for _, m := range maps {
 		entries, ok := nestedMap(patch, m.path...)
 		if !ok {
 			continue
@@ -163,11 +189,11 @@ func descendsIntoReplicaMap(patch map[string]interface{}) bool {
 }
 
 // mergeReplicaMaps returns the patch with every replica map merged into
-// current's and marked for replacement, and current's resourceVersion as a
-// precondition when withPrecondition is set.
-func mergeReplicaMaps(patch map[string]interface{}, current runtime.Object, convertor runtime.ObjectConvertor,
-	withPrecondition bool) ([]byte, error) {
-	versioned, err := convertor.ConvertToVersion(current, v1alpha2.SchemeGroupVersion)
+// current's, as version shows it, and marked for replacement, and current's
+// resourceVersion as a precondition when withPrecondition is set.
+func mergeReplicaMaps(patch map[string]interface{}, current runtime.Object, version mergeVersion,
+	convertor runtime.ObjectConvertor, withPrecondition bool) ([]byte, error) {
+	versioned, err := convertor.ConvertToVersion(current, version.gv)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +202,7 @@ func mergeReplicaMaps(patch map[string]interface{}, current runtime.Object, conv
 		return nil, err
 	}
 	out := runtime.DeepCopyJSON(patch)
-	for _, m := range replicaMaps {
+	for _, m := range version.maps {
 		entries, ok := nestedMap(out, m.path...)
 		if !ok {
 			continue
