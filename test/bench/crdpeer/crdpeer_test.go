@@ -365,6 +365,8 @@ func TestRefusesBadFlags(t *testing.T) {
 		{[]string{"--etcd-servers=http://127.0.0.1:1", "--token-auth-file=x", "--etcd-prefix=/registry"}, "--etcd-prefix must not be /registry"},
 		{[]string{"--etcd-servers=http://127.0.0.1:1"}, "--token-auth-file is required"},
 		{[]string{"--token-auth-file=x"}, "--etcd-servers must be specified"},
+		{[]string{"--etcd-servers=http://127.0.0.1:1", "--token-auth-file=x", "--crd-file=does-not-exist.yaml"}, "--crd-file: open does-not-exist.yaml"},
+		{[]string{"--etcd-servers=http://127.0.0.1:1", "--token-auth-file=x", "--crd-file=" + seedFile}, "unknown field"},
 	} {
 		err := run(context.Background(), tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

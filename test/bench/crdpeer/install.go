@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -57,12 +58,30 @@ type crdInstaller struct {
 	ready atomic.Bool
 }
 
-func newCRDInstaller() (*crdInstaller, error) {
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	if err := yaml.UnmarshalStrict(crdYAML, crd); err != nil {
-		return nil, fmt.Errorf("decoding the embedded mpijob-crd.yaml: %w", err)
+// loadCRD decodes the CRD in file, or the embedded one when file is empty.
+// Strict, so that a field this apiextensions version does not know fails
+// the start instead of being dropped from what is served.
+func loadCRD(file string) (*apiextensionsv1.CustomResourceDefinition, error) {
+	data, what := crdYAML, "the embedded mpijob-crd.yaml"
+	if file != "" {
+		var err error
+		if data, err = os.ReadFile(file); err != nil {
+			return nil, fmt.Errorf("--crd-file: %w", err)
+		}
+		what = file
 	}
-	return &crdInstaller{crd: crd}, nil
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := yaml.UnmarshalStrict(data, crd); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", what, err)
+	}
+	if crd.Kind != "CustomResourceDefinition" || len(crd.Spec.Versions) == 0 {
+		return nil, fmt.Errorf("%s is not a CustomResourceDefinition with at least one version", what)
+	}
+	return crd, nil
+}
+
+func newCRDInstaller(crd *apiextensionsv1.CustomResourceDefinition) *crdInstaller {
+	return &crdInstaller{crd: crd}
 }
 
 func (i *crdInstaller) readyzCheck() healthz.HealthChecker {

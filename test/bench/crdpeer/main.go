@@ -22,8 +22,9 @@ limitations under the License.
 // It is a standalone server: bearer tokens from --token-auth-file, every
 // authenticated user allowed, no admission plugins, no API Priority and
 // Fairness and no core Kubernetes client. At startup it installs the MPIJob
-// CRD from the embedded mpijob-crd.yaml and reports ready on /readyz only once
-// MPIJobs are served.
+// CRD from the embedded mpijob-crd.yaml (or the CRD that --crd-file names,
+// such as mpi-operator's kubeflow.org/v2beta1 one) and reports ready on
+// /readyz only once its resources are served.
 //
 //	cd test/bench && go build -o crdpeer ./crdpeer
 //	crdpeer --etcd-servers=http://127.0.0.1:2379 --secure-port=8444 \

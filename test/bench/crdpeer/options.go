@@ -55,6 +55,12 @@ type options struct {
 	Etcd          *genericoptions.EtcdOptions
 	ServerRun     *genericoptions.ServerRunOptions
 	TokenAuthFile string
+	// CRDFile names the CRD to serve; empty serves the embedded
+	// mpijob-crd.yaml.
+	CRDFile string
+
+	// crd is CRDFile (or the embedded CRD) decoded by complete.
+	crd *apiextensionsv1.CustomResourceDefinition
 }
 
 func newOptions() *options {
@@ -86,6 +92,9 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	o.ServerRun.AddUniversalFlags(fs)
 	fs.StringVar(&o.TokenAuthFile, "token-auth-file", o.TokenAuthFile,
 		"File of bearer tokens in kube-apiserver's CSV format: token,user,uid,\"group1,group2\". Required.")
+	fs.StringVar(&o.CRDFile, "crd-file", o.CRDFile,
+		"YAML of the CustomResourceDefinition to serve, e.g. mpi-operator's kubeflow.org_mpijobs.yaml. "+
+			"Empty serves the embedded kubeflow.org/v1alpha2 MPIJob CRD.")
 	fs.Lookup("cert-dir").Usage = "Directory where the self-signed serving certificate is generated " +
 		"(and reused on restart). Empty keeps it in memory. Ignored with --tls-cert-file."
 }
@@ -97,6 +106,10 @@ func (o *options) complete() error {
 		return err
 	}
 	if err := o.ServerRun.Complete(); err != nil {
+		return err
+	}
+	var err error
+	if o.crd, err = loadCRD(o.CRDFile); err != nil {
 		return err
 	}
 	return o.ServerRun.DefaultAdvertiseAddress(o.SecureServing.SecureServingOptions)

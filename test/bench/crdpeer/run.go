@@ -22,6 +22,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/pflag"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/klog/v2"
@@ -53,7 +54,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	server, err := newServer(cfg)
+	server, err := newServer(cfg, o.crd)
 	if err != nil {
 		return err
 	}
@@ -61,9 +62,8 @@ func run(ctx context.Context, args []string) error {
 }
 
 // newServer builds the apiextensions server and adds what a peer needs on
-// top of it: /apis discovery, the MPIJob CRD and the readiness that waits
-// for it.
-func newServer(cfg *apiserver.Config) (*apiserver.CustomResourceDefinitions, error) {
+// top of it: /apis discovery, the CRD and the readiness that waits for it.
+func newServer(cfg *apiserver.Config, crd *apiextensionsv1.CustomResourceDefinition) (*apiserver.CustomResourceDefinitions, error) {
 	completed := cfg.Complete()
 	// Complete turns discovery off because in kube-apiserver the aggregator
 	// in front serves /apis. The peer has no aggregator, so the server serves
@@ -81,10 +81,7 @@ func newServer(cfg *apiserver.Config) (*apiserver.CustomResourceDefinitions, err
 		return nil, err
 	}
 
-	installer, err := newCRDInstaller()
-	if err != nil {
-		return nil, err
-	}
+	installer := newCRDInstaller(crd)
 	if err := s.GenericAPIServer.AddReadyzChecks(installer.readyzCheck()); err != nil {
 		return nil, err
 	}
