@@ -26,8 +26,11 @@ import (
 )
 
 var (
+	// The types either operator writes: v0.7.0 reports Suspended, and
+	// refusing it here would keep a v1alpha2 client from writing back the
+	// status of a job v0.7.0 suspended.
 	conditionTypes = []kubeflow.JobConditionType{
-		kubeflow.JobCreated, kubeflow.JobRunning, kubeflow.JobRestarting, kubeflow.JobSucceeded, kubeflow.JobFailed,
+		kubeflow.JobCreated, kubeflow.JobRunning, kubeflow.JobRestarting, kubeflow.JobSucceeded, kubeflow.JobSuspended, kubeflow.JobFailed,
 	}
 	conditionStatuses  = []corev1.ConditionStatus{corev1.ConditionTrue, corev1.ConditionFalse, corev1.ConditionUnknown}
 	statusReplicaTypes = []kubeflow.ReplicaType{

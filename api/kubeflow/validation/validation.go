@@ -49,8 +49,8 @@ func ValidateMPIJob(job *kubeflow.MPIJob) field.ErrorList {
 //
 // An update that leaves the spec semantically unchanged (a label, a
 // finalizer) is not refused for a spec stored under earlier, laxer rules:
-// such a job could otherwise never have its finalizers removed. This is the
-// same ratcheting CRDs apply to unchanged values.
+// such a job could otherwise never have its finalizers removed. The server
+// goes further and ratchets each error (ValidateMPIJobRatchetingUpdate).
 func ValidateMPIJobUpdate(newJob, oldJob *kubeflow.MPIJob) field.ErrorList {
 	metaPath := field.NewPath("metadata")
 	// The name is immutable, so it was validated on create; the update check
@@ -61,6 +61,21 @@ func ValidateMPIJobUpdate(newJob, oldJob *kubeflow.MPIJob) field.ErrorList {
 		allErrs = append(allErrs, validateMPIJobSpec(&newJob.Spec, field.NewPath("spec"))...)
 	}
 	return allErrs
+}
+
+// ValidateMPIJobRatchetingUpdate is ValidateMPIJobUpdate without the spec
+// errors the stored job already has (Ratchet), so that a job stored under
+// other rules, such as one written in v2beta1 without a Worker, can be
+// written back as read even when other spec fields change.
+func ValidateMPIJobRatchetingUpdate(newJob, oldJob *kubeflow.MPIJob) field.ErrorList {
+	return Ratchet(ValidateMPIJobUpdate(newJob, oldJob), validateMPIJobSpec(&oldJob.Spec, field.NewPath("spec")))
+}
+
+// ValidateMPIJobRatchetingStatusUpdate is ValidateMPIJobStatusUpdate without
+// the status errors the stored job already has, such as a condition type a
+// v2beta1 writer added, so the v1alpha2 operator can still report progress.
+func ValidateMPIJobRatchetingStatusUpdate(newJob, oldJob *kubeflow.MPIJob) field.ErrorList {
+	return Ratchet(ValidateMPIJobStatusUpdate(newJob, oldJob), validateJobStatus(&oldJob.Status, field.NewPath("status")))
 }
 
 // ValidateMPIJobStatusUpdate validates a write through the status

@@ -30,7 +30,6 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/carryover"
-	"github.com/mpijob/mpijob-apiserver/api/kubeflow/validation"
 )
 
 // mpiJobStrategy is the behaviour of the main resource: it owns the spec
@@ -84,13 +83,14 @@ func (mpiJobStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Obj
 	}
 }
 
-func (mpiJobStrategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidateMPIJob(obj.(*kubeflow.MPIJob))
+// Validate applies the rules of the request's version (validate.go).
+func (s mpiJobStrategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
+	return s.validateCreate(ctx, obj.(*kubeflow.MPIJob))
 }
 
-func (mpiJobStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+func (s mpiJobStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 	newJob, oldJob := obj.(*kubeflow.MPIJob), old.(*kubeflow.MPIJob)
-	return withoutGenericMetaErrors(validation.ValidateMPIJobUpdate(newJob, oldJob), newJob, oldJob)
+	return withoutGenericMetaErrors(s.validateUpdate(ctx, newJob, oldJob), newJob, oldJob)
 }
 
 func (mpiJobStrategy) WarningsOnCreate(ctx context.Context, obj runtime.Object) []string {
@@ -143,9 +143,9 @@ func (statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Obj
 	carryover.Take(requestVersion(ctx), oldJob).RestoreStatus(newJob)
 }
 
-func (statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+func (s statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 	newJob, oldJob := obj.(*kubeflow.MPIJob), old.(*kubeflow.MPIJob)
-	return withoutGenericMetaErrors(validation.ValidateMPIJobStatusUpdate(newJob, oldJob), newJob, oldJob)
+	return withoutGenericMetaErrors(s.validateStatusUpdate(ctx, newJob, oldJob), newJob, oldJob)
 }
 
 func (statusStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
