@@ -35,7 +35,7 @@ const (
 )
 
 // Cache maps an object, identified by namespace, name, UID and
-// resourceVersion, to its encoding in one format. An object stored at a
+// resourceVersion, to its encoding in one format and API version. An object stored at a
 // resourceVersion never changes, so an entry is valid exactly while the
 // object's resourceVersion is the same; a newer version replaces it.
 //
@@ -53,6 +53,7 @@ type Cache struct {
 
 type key struct {
 	format          Format
+	version         string
 	namespace, name string
 }
 
@@ -67,13 +68,14 @@ func New(limit int64) *Cache {
 	return &Cache{limit: limit, entries: map[key]entry{}}
 }
 
-// Get returns the stored encoding of the object at this resourceVersion.
-func (c *Cache) Get(f Format, namespace, name string, uid types.UID, resourceVersion string) ([]byte, bool) {
+// Get returns the stored encoding of the object at this resourceVersion in
+// format f and apiVersion version.
+func (c *Cache) Get(f Format, version, namespace, name string, uid types.UID, resourceVersion string) ([]byte, bool) {
 	if c == nil || c.limit <= 0 || resourceVersion == "" {
 		return nil, false
 	}
 	c.mu.RLock()
-	e, ok := c.entries[key{f, namespace, name}]
+	e, ok := c.entries[key{f, version, namespace, name}]
 	c.mu.RUnlock()
 	if !ok || e.uid != uid || e.resourceVersion != resourceVersion {
 		return nil, false
@@ -81,14 +83,15 @@ func (c *Cache) Get(f Format, namespace, name string, uid types.UID, resourceVer
 	return e.data, true
 }
 
-// Put stores the encoding of the object at this resourceVersion. The cache
-// keeps data; the caller must not change it afterwards.
-func (c *Cache) Put(f Format, namespace, name string, uid types.UID, resourceVersion string, data []byte) {
+// Put stores the encoding of the object at this resourceVersion in format f
+// and apiVersion version. The cache keeps data; the caller must not change
+// it afterwards.
+func (c *Cache) Put(f Format, version, namespace, name string, uid types.UID, resourceVersion string, data []byte) {
 	size := int64(len(data))
 	if c == nil || resourceVersion == "" || size > c.limit/16 {
 		return
 	}
-	k := key{f, namespace, name}
+	k := key{f, version, namespace, name}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.entries[k]; ok {

@@ -166,7 +166,7 @@ func TestCacheStaysWithinItsLimit(t *testing.T) {
 	c := New(16 << 10)
 	data := bytes.Repeat([]byte("x"), 1000)
 	for i := 0; i < 200; i++ {
-		c.Put(JSON, "ns", fmt.Sprint(i), "u", "1", data)
+		c.Put(JSON, "kubeflow.org/v1alpha2", "ns", fmt.Sprint(i), "u", "1", data)
 		if c.Size() > 16<<10 {
 			t.Fatalf("after %d puts the cache holds %d bytes, limit %d", i+1, c.Size(), 16<<10)
 		}
@@ -174,10 +174,10 @@ func TestCacheStaysWithinItsLimit(t *testing.T) {
 	if c.Len() == 0 || c.Len() > 16 {
 		t.Fatalf("cache holds %d entries of 1000 bytes under a 16 KiB limit", c.Len())
 	}
-	if _, ok := c.Get(JSON, "ns", "199", "u", "1"); !ok {
+	if _, ok := c.Get(JSON, "kubeflow.org/v1alpha2", "ns", "199", "u", "1"); !ok {
 		t.Fatal("the last entry put was evicted")
 	}
-	if _, ok := New(0).Get(JSON, "ns", "1", "u", "1"); ok {
+	if _, ok := New(0).Get(JSON, "kubeflow.org/v1alpha2", "ns", "1", "u", "1"); ok {
 		t.Fatal("a disabled cache hit")
 	}
 }

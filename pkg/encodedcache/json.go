@@ -22,11 +22,9 @@ import (
 	"io"
 
 	"k8s.io/apimachinery/pkg/runtime"
-
-	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 )
 
-// jsonSerializer writes MPIJob lists from cached item encodings and leaves
+// jsonSerializer writes MPIJob lists of every served version from cached item encodings and leaves
 // everything else to the serializer it wraps. Its output is byte for byte
 // what the wrapped serializer writes (encoding/json's Encoder on the list),
 // so it keeps that serializer's identifier.
@@ -36,7 +34,7 @@ type jsonSerializer struct {
 }
 
 func (s *jsonSerializer) Encode(obj runtime.Object, w io.Writer) error {
-	list, ok := obj.(*v1alpha2.MPIJobList)
+	list, ok := asJobList(obj)
 	if !ok {
 		return s.Serializer.Encode(obj, w)
 	}
@@ -46,7 +44,7 @@ func (s *jsonSerializer) Encode(obj runtime.Object, w io.Writer) error {
 // encodeList writes {"kind":…,"apiVersion":…,"metadata":…,"items":[…]}
 // and a newline, as encoding/json writes the struct: TypeMeta's fields
 // inline and omitted when empty, then the list metadata, then the items.
-func (s *jsonSerializer) encodeList(list *v1alpha2.MPIJobList, w io.Writer) error {
+func (s *jsonSerializer) encodeList(list jobList, w io.Writer) error {
 	// The opening brace goes out alone, as the library's streaming encoder
 	// sends it: the response writer takes a first write this small for a
 	// stream and buffers it, so that an answer over 128 KiB is still
@@ -55,30 +53,30 @@ func (s *jsonSerializer) encodeList(list *v1alpha2.MPIJobList, w io.Writer) erro
 		return err
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if list.Kind != "" {
-		writeJSONField(bw, "kind", list.Kind)
+	if list.typeMeta.Kind != "" {
+		writeJSONField(bw, "kind", list.typeMeta.Kind)
 		bw.WriteByte(',')
 	}
-	if list.APIVersion != "" {
-		writeJSONField(bw, "apiVersion", list.APIVersion)
+	if list.typeMeta.APIVersion != "" {
+		writeJSONField(bw, "apiVersion", list.typeMeta.APIVersion)
 		bw.WriteByte(',')
 	}
-	meta, err := json.Marshal(&list.ListMeta)
+	meta, err := json.Marshal(list.listMeta)
 	if err != nil {
 		return err
 	}
 	bw.WriteString(`"metadata":`)
 	bw.Write(meta)
 	bw.WriteString(`,"items":`)
-	if list.Items == nil {
+	if list.items == nil {
 		bw.WriteString("null")
 	} else {
 		bw.WriteByte('[')
-		for i := range list.Items {
+		for i, j := range list.items {
 			if i > 0 {
 				bw.WriteByte(',')
 			}
-			item, err := s.item(&list.Items[i])
+			item, err := s.item(list.version, j)
 			if err != nil {
 				return err
 			}
@@ -90,23 +88,23 @@ func (s *jsonSerializer) encodeList(list *v1alpha2.MPIJobList, w io.Writer) erro
 	return bw.Flush()
 }
 
-// item is the JSON of one list item, from the cache when the same object at
-// the same resourceVersion was encoded before. Items that carry a kind or
-// apiVersion (list items from storage do not) are encoded every time, so the
-// cache holds one form per object.
-func (s *jsonSerializer) item(job *v1alpha2.MPIJob) ([]byte, error) {
-	cacheable := job.Kind == "" && job.APIVersion == ""
+// item is the JSON of one list item in version, from the cache when the
+// same object at the same resourceVersion was encoded in that version
+// before. Items that carry a kind or apiVersion are encoded every time, so
+// the cache holds one form per object and version.
+func (s *jsonSerializer) item(version string, j job) ([]byte, error) {
+	cacheable := !hasTypeMeta(j)
 	if cacheable {
-		if b, ok := s.cache.Get(JSON, job.Namespace, job.Name, job.UID, job.ResourceVersion); ok {
+		if b, ok := s.cache.Get(JSON, version, j.GetNamespace(), j.GetName(), j.GetUID(), j.GetResourceVersion()); ok {
 			return b, nil
 		}
 	}
-	b, err := json.Marshal(job)
+	b, err := json.Marshal(j)
 	if err != nil {
 		return nil, err
 	}
 	if cacheable {
-		s.cache.Put(JSON, job.Namespace, job.Name, job.UID, job.ResourceVersion, b)
+		s.cache.Put(JSON, version, j.GetNamespace(), j.GetName(), j.GetUID(), j.GetResourceVersion(), b)
 	}
 	return b, nil
 }

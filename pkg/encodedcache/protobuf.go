@@ -21,8 +21,6 @@ import (
 	"io"
 
 	"k8s.io/apimachinery/pkg/runtime"
-
-	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 )
 
 // protobufPrefix starts every Kubernetes protobuf message: "k8s" and a zero.
@@ -35,7 +33,7 @@ const (
 	itemsTag    = 2<<3 | 2
 )
 
-// protobufSerializer writes MPIJob lists from cached item encodings and
+// protobufSerializer writes MPIJob lists of every served version from cached item encodings and
 // leaves everything else to the serializer it wraps. Its output is byte for
 // byte the wrapped serializer's: the prefix, then a runtime.Unknown whose raw
 // bytes are the list message.
@@ -45,7 +43,7 @@ type protobufSerializer struct {
 }
 
 func (s *protobufSerializer) Encode(obj runtime.Object, w io.Writer) error {
-	if list, ok := obj.(*v1alpha2.MPIJobList); ok {
+	if list, ok := asJobList(obj); ok {
 		return s.encodeList(list, w)
 	}
 	return s.Serializer.Encode(obj, w)
@@ -54,7 +52,7 @@ func (s *protobufSerializer) Encode(obj runtime.Object, w io.Writer) error {
 // EncodeWithAllocator keeps the wrapped serializer's allocator path for
 // everything but lists.
 func (s *protobufSerializer) EncodeWithAllocator(obj runtime.Object, w io.Writer, memAlloc runtime.MemoryAllocator) error {
-	if list, ok := obj.(*v1alpha2.MPIJobList); ok {
+	if list, ok := asJobList(obj); ok {
 		return s.encodeList(list, w)
 	}
 	if e, ok := s.Serializer.(runtime.EncoderWithAllocator); ok {
@@ -63,20 +61,20 @@ func (s *protobufSerializer) EncodeWithAllocator(obj runtime.Object, w io.Writer
 	return s.Serializer.Encode(obj, w)
 }
 
-func (s *protobufSerializer) encodeList(list *v1alpha2.MPIJobList, w io.Writer) error {
-	meta, err := list.ListMeta.Marshal()
+func (s *protobufSerializer) encodeList(list jobList, w io.Writer) error {
+	meta, err := list.listMeta.Marshal()
 	if err != nil {
 		return err
 	}
-	items := make([][]byte, len(list.Items))
+	items := make([][]byte, len(list.items))
 	size := fieldSize(len(meta))
-	for i := range list.Items {
-		if items[i], err = s.item(&list.Items[i]); err != nil {
+	for i, j := range list.items {
+		if items[i], err = s.item(list.version, j); err != nil {
 			return err
 		}
 		size += fieldSize(len(items[i]))
 	}
-	gvk := list.GroupVersionKind()
+	gvk := list.typeMeta.GroupVersionKind()
 	unk := runtime.Unknown{TypeMeta: runtime.TypeMeta{Kind: gvk.Kind, APIVersion: gvk.GroupVersion().String()}}
 	if _, err := w.Write(protobufPrefix); err != nil {
 		return err
@@ -98,18 +96,19 @@ func (s *protobufSerializer) encodeList(list *v1alpha2.MPIJobList, w io.Writer) 
 	return err
 }
 
-// item is the protobuf of one list item, from the cache when the same
-// object at the same resourceVersion was encoded before. Protobuf leaves
-// the kind and apiVersion out, so every item is cacheable.
-func (s *protobufSerializer) item(job *v1alpha2.MPIJob) ([]byte, error) {
-	if b, ok := s.cache.Get(Protobuf, job.Namespace, job.Name, job.UID, job.ResourceVersion); ok {
+// item is the protobuf of one list item in version, from the cache when the
+// same object at the same resourceVersion was encoded in that version
+// before. Protobuf leaves the kind and apiVersion out, so every item is
+// cacheable.
+func (s *protobufSerializer) item(version string, j job) ([]byte, error) {
+	if b, ok := s.cache.Get(Protobuf, version, j.GetNamespace(), j.GetName(), j.GetUID(), j.GetResourceVersion()); ok {
 		return b, nil
 	}
-	b, err := job.Marshal()
+	b, err := j.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	s.cache.Put(Protobuf, job.Namespace, job.Name, job.UID, job.ResourceVersion, b)
+	s.cache.Put(Protobuf, version, j.GetNamespace(), j.GetName(), j.GetUID(), j.GetResourceVersion(), b)
 	return b, nil
 }
 
