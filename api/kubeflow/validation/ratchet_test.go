@@ -81,7 +81,9 @@ func TestValidateV2beta1MPIJobUpdate(t *testing.T) {
 		}, mutateNew: func(j *v2beta1.MPIJob) { v2Containers(j)[0].Image = "other" }},
 		{name: "stored duplicate env, a third added", mutateOld: func(j *v2beta1.MPIJob) {
 			v2Containers(j)[0].Env = []corev1.EnvVar{{Name: "A"}, {Name: "A"}}
-		}, mutateNew: func(j *v2beta1.MPIJob) { v2Containers(j)[0].Env = append(v2Containers(j)[0].Env, corev1.EnvVar{Name: "A"}) },
+		}, mutateNew: func(j *v2beta1.MPIJob) {
+			v2Containers(j)[0].Env = append(v2Containers(j)[0].Env, corev1.EnvVar{Name: "A"})
+		},
 			want: []string{v2C + `[0].env[2]: Duplicate value: {"name":"A"}`}},
 
 		// managedBy
