@@ -15,8 +15,9 @@ limitations under the License.
 */
 
 // Package importer is the `mpijob-apiserver import` command: it loads MPIJobs
-// exported from a cluster that served kubeflow.org/v1alpha2 as a CRD
-// (`kubectl get mpijobs -A -o yaml`) into this server, spec and status.
+// exported from a cluster that served them as a CRD - kubeflow.org/v1alpha2,
+// or mpi-operator v2's kubeflow.org/v2beta1 - into this server, spec and
+// status, each in the version it was exported in.
 package importer
 
 import (
@@ -50,11 +51,16 @@ func NewCommand(out, errOut io.Writer) *cobra.Command {
 	o := &options{fieldManager: DefaultFieldManager}
 	cmd := &cobra.Command{
 		Use:   "import -f FILE",
-		Short: "Import MPIJobs exported from a cluster that served kubeflow.org/v1alpha2 as a CRD",
-		Long: `Import creates each kubeflow.org/v1alpha2 MPIJob of the input - what
-"kubectl get mpijobs -A -o yaml" (or -o json) prints on a cluster that served the
-old CRD: a List, single objects, or a multi-document YAML stream - and then writes
-its status through the status subresource.
+		Short: "Import MPIJobs exported from a cluster that served kubeflow.org/v1alpha2 or v2beta1 as a CRD",
+		Long: `Import creates each MPIJob of the input - what "kubectl get mpijobs -A -o yaml"
+(or -o json) prints on a cluster that served the kubeflow.org/v1alpha2 CRD, or
+"kubectl get mpijobs.v2beta1.kubeflow.org -A -o yaml" on one running mpi-operator
+v2: a List, single objects, or a multi-document YAML stream, which may mix both
+versions - and then writes its status through the status subresource.
+
+Each object is created and its status written in its own apiVersion, so the
+server applies that version's defaults and validation as for any client of it.
+Other versions of kubeflow.org MPIJobs are refused, naming their apiVersion.
 
 Server-populated metadata (uid, resourceVersion, creationTimestamp, generation,
 managedFields, selfLink, deletion fields) is dropped; name, namespace, labels,
@@ -67,7 +73,8 @@ it equals the input, else "exists, differs"; one that equals the input but has n
 status yet gets its status. Running the import again is safe. The command exits
 non-zero when any object was refused or differs.`,
 		Example: "  kubectl get mpijobs -A -o yaml > mpijobs.yaml\n" +
-			"  mpijob-apiserver import --kubeconfig " + datadir.New(datadir.DefaultDir).AdminKubeconfig() + " -f mpijobs.yaml\n" +
+			"  kubectl get mpijobs.v2beta1.kubeflow.org -A -o yaml > mpijobs-v2beta1.yaml\n" +
+			"  mpijob-apiserver import --kubeconfig " + datadir.New(datadir.DefaultDir).AdminKubeconfig() + " -f mpijobs.yaml -f mpijobs-v2beta1.yaml\n" +
 			"  kubectl get mpijobs -A -o json | mpijob-apiserver import -f - --dry-run",
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
@@ -133,7 +140,7 @@ func (o *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Write
 	}
 
 	im := &importer{
-		client:       client.KubeflowV1alpha2(),
+		client:       client,
 		out:          out,
 		errOut:       errOut,
 		dryRun:       o.dryRun,

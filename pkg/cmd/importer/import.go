@@ -28,13 +28,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
-	kubeflowclient "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned/typed/kubeflow/v1alpha2"
+	clientset "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
 )
 
 // importer writes prepared objects one at a time and reports each.
 type importer struct {
-	client       kubeflowclient.KubeflowV1alpha2Interface
+	client       clientset.Interface
 	out, errOut  io.Writer
 	dryRun       bool
 	fieldManager string
@@ -51,8 +50,12 @@ func (im *importer) importOne(ctx context.Context, o object) error {
 		im.report(o, &im.counts.refused, "refused", o.refusal)
 		return nil
 	}
-	jobs := im.client.MPIJobs(o.job.Namespace)
-	created, err := jobs.Create(ctx, o.job, metav1.CreateOptions{
+	return o.job.write(ctx, im, o)
+}
+
+func (p *prepared[J]) write(ctx context.Context, im *importer, o object) error {
+	jobs := p.kind.client(im.client, p.job.GetNamespace())
+	created, err := jobs.Create(ctx, p.job, metav1.CreateOptions{
 		DryRun:       im.dryRunOption(),
 		FieldManager: im.fieldManager,
 		// The typed client sends only fields it knows; should the server
@@ -61,19 +64,19 @@ func (im *importer) importOne(ctx context.Context, o object) error {
 	})
 	switch {
 	case apierrors.IsAlreadyExists(err):
-		return im.compare(ctx, o)
+		return p.compare(ctx, im, o)
 	case err != nil:
 		return im.refuseOrFail(o, "", err)
 	}
 	// In a dry run nothing was created, so the status has nowhere to go.
-	if !hasStatus(o.status) || im.dryRun {
+	if !p.hasStatus(p.exported) || im.dryRun {
 		im.report(o, &im.counts.created, "created", "")
 		return nil
 	}
 	// The status subresource is the only way to write status. Sending the
 	// created object's resourceVersion means a controller that wrote status
 	// in between is not overwritten: that is a conflict, reported.
-	created.Status = o.status
+	p.kind.copyStatus(created, p.exported)
 	if _, err := jobs.UpdateStatus(ctx, created, im.updateOptions()); err != nil {
 		return im.refuseOrFail(o, "created, but its status was not written (importing again writes it): ", err)
 	}
@@ -85,12 +88,17 @@ func (im *importer) importOne(ctx context.Context, o object) error {
 // a server that holds no MPIJobs yet, right after the migration; an existing
 // object that differs was written since (by a user or the operator) and is
 // newer than the export, so it is reported and never overwritten.
-func (im *importer) compare(ctx context.Context, o object) error {
-	jobs := im.client.MPIJobs(o.job.Namespace)
-	live, err := jobs.Get(ctx, o.job.Name, metav1.GetOptions{})
+func (p *prepared[J]) compare(ctx context.Context, im *importer, o object) error {
+	jobs := p.kind.client(im.client, p.job.GetNamespace())
+	live, err := jobs.Get(ctx, p.job.GetName(), metav1.GetOptions{})
 	if err != nil {
 		return im.refuseOrFail(o, "exists, but reading it failed: ", err)
 	}
+	// The export is compared as creating it would have stored it: with the
+	// defaults of its version, which an export of a CRD already holds but a
+	// hand-written file may not.
+	want := p.exported.DeepCopyObject().(J)
+	defaulter.Default(want)
 	// Semantic equality: quantities by value (cpu 1 equals "1"), times by
 	// instant, nil maps and slices equal to empty ones.
 	eq := equality.Semantic.DeepEqual
@@ -99,11 +107,11 @@ func (im *importer) compare(ctx context.Context, o object) error {
 		name       string
 		live, want any
 	}{
-		{"spec", live.Spec, o.job.Spec},
-		{"labels", live.Labels, o.job.Labels},
-		{"annotations", live.Annotations, o.job.Annotations},
-		{"ownerReferences", live.OwnerReferences, o.job.OwnerReferences},
-		{"finalizers", live.Finalizers, o.job.Finalizers},
+		{"spec", p.kind.spec(live), p.kind.spec(want)},
+		{"labels", live.GetLabels(), want.GetLabels()},
+		{"annotations", live.GetAnnotations(), want.GetAnnotations()},
+		{"ownerReferences", live.GetOwnerReferences(), want.GetOwnerReferences()},
+		{"finalizers", live.GetFinalizers(), want.GetFinalizers()},
 	} {
 		if !eq(f.live, f.want) {
 			diffs = append(diffs, f.name)
@@ -111,15 +119,15 @@ func (im *importer) compare(ctx context.Context, o object) error {
 	}
 	// An export without status asks for no status, so whatever status the
 	// server has by now is no difference.
-	statusDiffers := hasStatus(o.status) && !eq(live.Status, o.status)
+	statusDiffers := p.hasStatus(want) && !eq(p.kind.status(live), p.kind.status(want))
 	switch {
 	case len(diffs) == 0 && !statusDiffers:
 		im.report(o, &im.counts.unchanged, "unchanged", "")
-	case len(diffs) == 0 && !hasStatus(live.Status):
+	case len(diffs) == 0 && !p.hasStatus(live):
 		// Everything but the status matches and nothing has written a
 		// status yet: an earlier import stopped between create and status
 		// write. Finishing it clobbers nothing.
-		live.Status = o.status
+		p.kind.copyStatus(live, want)
 		if _, err := jobs.UpdateStatus(ctx, live, im.updateOptions()); err != nil {
 			return im.refuseOrFail(o, "exists without status, and its status was not written: ", err)
 		}
@@ -132,6 +140,10 @@ func (im *importer) compare(ctx context.Context, o object) error {
 			strings.Join(diffs, ", ")+" differ; not overwritten")
 	}
 	return nil
+}
+
+func (p *prepared[J]) hasStatus(job J) bool {
+	return !equality.Semantic.DeepEqual(p.kind.status(job), p.kind.status(p.kind.newJob()))
 }
 
 // refuseOrFail reports an API error about this object as a refusal with the
@@ -164,8 +176,4 @@ func (im *importer) updateOptions() metav1.UpdateOptions {
 		FieldManager:    im.fieldManager,
 		FieldValidation: metav1.FieldValidationStrict,
 	}
-}
-
-func hasStatus(s v1alpha2.JobStatus) bool {
-	return !equality.Semantic.DeepEqual(s, v1alpha2.JobStatus{})
 }

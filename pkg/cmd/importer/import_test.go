@@ -71,7 +71,7 @@ func TestImportExport(t *testing.T) {
 		"created imp/meta\n",
 		"created imp/unknown\n",
 		`refused imp/bad: MPIJob.kubeflow.org "bad" is invalid: spec.slotsPerWorker: Invalid value: 0`,
-		`refused imp/v1job: apiVersion "kubeflow.org/v1" kind "MPIJob": only kubeflow.org/v1alpha2 MPIJob`,
+		`refused imp/v1job: apiVersion "kubeflow.org/v1": this server serves no such version of MPIJob`,
 		`refused imp/cm: apiVersion "v1" kind "ConfigMap"`,
 		"created default/nons\n", // the admin kubeconfig's namespace
 		"created imp/nostatus\n",

@@ -17,6 +17,7 @@ limitations under the License.
 package importer
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -33,13 +34,26 @@ type object struct {
 	// key names the object in messages: namespace/name, or where it is in
 	// the input when it has no name.
 	key string
-	// job is what to create: status cleared, server-populated metadata
-	// stripped. Nil when refused.
-	job *v1alpha2.MPIJob
-	// status is the exported status, written through /status after create.
-	status   v1alpha2.JobStatus
+	// job writes the object in its version. Nil when refused.
+	job      writer
 	warnings []string
 	refusal  string
+}
+
+// writer imports one prepared object.
+type writer interface {
+	write(ctx context.Context, im *importer, o object) error
+}
+
+// prepared is an exported job of one version made ready to create.
+type prepared[J mpiJob] struct {
+	kind *kind[J]
+	// job is what to create: status cleared, server-populated metadata
+	// stripped.
+	job J
+	// exported is job with the exported status, written through /status
+	// after create.
+	exported J
 }
 
 // prepare decodes one exported object into what import creates.
@@ -64,29 +78,37 @@ func prepare(d document, defaultNamespace string) object {
 		}
 		o.key = ns + "/" + h.Metadata.Name
 	}
-	want := v1alpha2.SchemeGroupVersion.WithKind("MPIJob")
-	if gvk := schema.FromAPIVersionAndKind(h.APIVersion, h.Kind); gvk != want {
-		o.refusal = fmt.Sprintf("apiVersion %q kind %q: only %s %s objects can be imported",
-			h.APIVersion, h.Kind, want.GroupVersion(), want.Kind)
-		if gvk.Group == want.Group && gvk.Kind == want.Kind {
-			o.refusal += "; this server serves no other version of MPIJob, whose schemas differ"
-		}
+	gvk := schema.FromAPIVersionAndKind(h.APIVersion, h.Kind)
+	p, known := importable[gvk.GroupVersion()]
+	switch {
+	case gvk.Group != v1alpha2.GroupName || gvk.Kind != "MPIJob":
+		o.refusal = fmt.Sprintf("apiVersion %q kind %q: only MPIJobs of %s can be imported",
+			h.APIVersion, h.Kind, importableNames())
 		return o
-	}
-	if h.Metadata.Name == "" {
+	case !known:
+		// Each version has its own schema: reading one as another would
+		// silently drop or misplace fields.
+		o.refusal = fmt.Sprintf("apiVersion %q: this server serves no such version of MPIJob; only %s can be imported",
+			h.APIVersion, importableNames())
+		return o
+	case h.Metadata.Name == "":
 		// With only generateName, every run would create another copy.
 		o.refusal = "metadata.name is empty; an import needs names to be repeatable"
 		return o
 	}
+	p.prepare(&o, d.raw, defaultNamespace)
+	return o
+}
 
+func (k *kind[J]) prepare(o *object, raw []byte, defaultNamespace string) {
 	// Strict checking reports what is wrong without stopping the decode:
 	// the old CRD was non-structural and kept any field, and the typed API
 	// drops the ones it does not have, so the user is told which.
-	job := &v1alpha2.MPIJob{}
-	strictErrs, err := kjson.UnmarshalStrict(d.raw, job)
+	job := k.newJob()
+	strictErrs, err := kjson.UnmarshalStrict(raw, job)
 	if err != nil {
-		o.refusal = fmt.Sprintf("cannot decode as a %s MPIJob: %v", want.GroupVersion(), err)
-		return o
+		o.refusal = fmt.Sprintf("cannot decode as a %s MPIJob: %v", k.gv, err)
+		return
 	}
 	for _, e := range strictErrs {
 		msg := e.Error()
@@ -98,20 +120,20 @@ func prepare(d document, defaultNamespace string) object {
 		o.warnings = append(o.warnings, msg)
 	}
 
-	if job.DeletionTimestamp != nil {
+	if ts := job.GetDeletionTimestamp(); ts != nil {
 		// The exported cluster was waiting on finalizers to delete it; the
 		// finalizers are kept, but a new deletion has to be asked for.
 		o.warnings = append(o.warnings, fmt.Sprintf(
 			"was being deleted when exported (deletionTimestamp %s); imported as a live object",
-			job.DeletionTimestamp.UTC().Format("2006-01-02T15:04:05Z")))
+			ts.UTC().Format("2006-01-02T15:04:05Z")))
 	}
 	stripServerFields(job)
-	if job.Namespace == "" {
-		job.Namespace = defaultNamespace
+	if job.GetNamespace() == "" {
+		job.SetNamespace(defaultNamespace)
 	}
-	o.status, job.Status = job.Status, v1alpha2.JobStatus{}
-	o.job = job
-	return o
+	exported := job.DeepCopyObject().(J)
+	k.copyStatus(job, k.newJob())
+	o.job = &prepared[J]{kind: k, job: job, exported: exported}
 }
 
 // stripServerFields clears the metadata the old cluster's API server filled
@@ -121,22 +143,21 @@ func prepare(d document, defaultNamespace string) object {
 // `kubectl apply` keeps computing its three-way merge after the migration),
 // finalizers, and ownerReferences (user data; they name owners by the UIDs of
 // the exported cluster, which match only when importing into that cluster).
-func stripServerFields(job *v1alpha2.MPIJob) {
-	m := &job.ObjectMeta
+func stripServerFields(m metav1.Object) {
 	// A create with a resourceVersion is refused; uid, creationTimestamp
 	// and generation are assigned by this server; selfLink is no longer
 	// served at all.
-	m.ResourceVersion = ""
-	m.UID = ""
-	m.CreationTimestamp = metav1.Time{}
-	m.Generation = 0
-	m.SelfLink = "" //nolint:staticcheck // SA1019: an export from an old cluster may still carry the deprecated field; it must not be sent
+	m.SetResourceVersion("")
+	m.SetUID("")
+	m.SetCreationTimestamp(metav1.Time{})
+	m.SetGeneration(0)
+	m.SetSelfLink("") //nolint:staticcheck // SA1019: an export from an old cluster may still carry the deprecated field; it must not be sent
 	// managedFields record the old cluster's writers and times. Sent on a
 	// create they would be taken as given, claiming writes this server never
 	// saw; without them the import's field manager owns what it wrote, and
 	// later appliers of the same values share ownership without conflicts.
-	m.ManagedFields = nil
+	m.SetManagedFields(nil)
 	// A create cannot start out deleted (the server clears these too).
-	m.DeletionTimestamp = nil
-	m.DeletionGracePeriodSeconds = nil
+	m.SetDeletionTimestamp(nil)
+	m.SetDeletionGracePeriodSeconds(nil)
 }
