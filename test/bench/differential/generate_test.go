@@ -21,7 +21,8 @@ import (
 	"math/rand/v2"
 )
 
-// canonical quantities: resource.Quantity prints each as written.
+// canonical quantities, in ascending order: resource.Quantity prints each
+// as written.
 var (
 	cpus     = []string{"100m", "500m", "1", "2", "16"}
 	memories = []string{"128Mi", "512Mi", "1Gi", "4Gi", "64Gi"}
@@ -237,11 +238,15 @@ func (g *generator) container(name string, mounts []string) map[string]any {
 	}
 	if g.maybe() {
 		res := map[string]any{}
+		// cpus is in ascending order: a request at or below the limit's
+		// index is valid for pod validation.
+		limit := len(cpus) - 1
 		if g.maybe() {
-			res["limits"] = map[string]any{"cpu": g.pick(cpus...), "memory": g.pick(memories...)}
+			limit = g.r.IntN(len(cpus))
+			res["limits"] = map[string]any{"cpu": cpus[limit], "memory": g.pick(memories...)}
 		}
 		if g.maybe() {
-			res["requests"] = map[string]any{"cpu": g.pick(cpus...)}
+			res["requests"] = map[string]any{"cpu": cpus[g.r.IntN(limit+1)]}
 		}
 		c["resources"] = res
 	}
