@@ -21,114 +21,79 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	apitestingfuzzer "k8s.io/apimachinery/pkg/api/apitesting/fuzzer"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	metafuzzer "k8s.io/apimachinery/pkg/apis/meta/fuzzer"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"sigs.k8s.io/randfill/bytesource"
 
-	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
-	kubeflowfuzzer "github.com/mpijob/mpijob-apiserver/api/kubeflow/fuzzer"
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/carryover"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 )
 
-func fuzzCodecs() (*runtime.Scheme, serializer.CodecFactory) {
-	scheme := runtime.NewScheme()
-	Install(scheme)
-	return scheme, serializer.NewCodecFactory(scheme)
-}
-
-// FuzzRoundTripHub fills a hub MPIJob with the group's fuzzer funcs, driven
-// by the fuzz input as the source of randomness, and sends it hub ->
-// v1alpha2 -> JSON -> v1alpha2 -> hub: it must come back semantically equal.
-// The fuzzer funcs keep the values representable (enums, replica keys, meta
-// fields normalized as the meta fuzzer does), as in TestRoundTripTypes.
+// FuzzRoundTripHub fills a stored hub object from the fuzz input and has a
+// client of each version read it and write it back unchanged: the stored
+// object must come back exactly, but for the defaults of a v2beta1 write.
 func FuzzRoundTripHub(f *testing.F) {
-	_, codecs := fuzzCodecs()
-	funcs := apitestingfuzzer.MergeFuzzerFuncs(metafuzzer.Funcs, kubeflowfuzzer.Funcs)
-	encoder := codecs.LegacyCodec(v1alpha2.SchemeGroupVersion)
-	decoder := codecs.UniversalDecoder(kubeflow.SchemeGroupVersion)
-
 	f.Fuzz(func(t *testing.T, data []byte) {
-		filler := apitestingfuzzer.FuzzerFor(funcs, bytesource.New(data), codecs)
-		hub := &kubeflow.MPIJob{}
-		filler.Fill(hub)
-		hub.TypeMeta = metav1.TypeMeta{}
-
-		var buf bytes.Buffer
-		if err := encoder.Encode(hub, &buf); err != nil {
-			t.Fatalf("encoding %#v: %v", hub, err)
-		}
-		obj, _, err := decoder.Decode(buf.Bytes(), nil, &kubeflow.MPIJob{})
-		if err != nil {
-			t.Fatalf("decoding %s: %v", buf.Bytes(), err)
-		}
-		back := obj.(*kubeflow.MPIJob)
-		back.TypeMeta = metav1.TypeMeta{}
-		if !apiequality.Semantic.DeepEqual(hub, back) {
-			t.Fatalf("hub -> v1alpha2 -> JSON -> hub differs (-sent +read):\n%s\nJSON %s", cmp.Diff(hub, back), buf.Bytes())
+		e := newEnv(t, bytesource.New(data))
+		stored := e.fuzzedHub()
+		carryover.DropAnnotation(&stored.ObjectMeta)
+		for _, b := range served {
+			want := stored
+			if b.name == carryover.V2beta1 {
+				want = withV2beta1Defaults(stored, map[string]int{})
+			}
+			if d := cmp.Diff(want, e.readAndWriteBack(stored, b)); d != "" {
+				t.Fatalf("read in %s and written back, the stored job changed (-want +got):\n%s", b.name, d)
+			}
 		}
 	})
 }
 
-// FuzzRoundTripWire reads arbitrary bytes as a v1alpha2 MPIJob in JSON (the
-// strict serializer, keeping what decodes with only strict errors, as the
-// handlers do) and sends what it reads v1alpha2 -> hub -> v1alpha2 -> JSON.
-// A first encoding is canonical (times in seconds, quantities in canonical
-// form), so from then on nothing may change: decoding it gives an equal
-// object, and encoding that gives the same bytes.
+// FuzzRoundTripWire reads arbitrary bytes as an MPIJob body in JSON, in the
+// version they name (v1alpha2 when they name none), with the strict
+// serializer, keeping what decodes with only strict errors as the handlers
+// do. What the server stores of it must (1) encode stably in that version:
+// a first encoding is canonical, so from then on nothing may change; and
+// (2) survive a client of each version reading it and writing it back.
 func FuzzRoundTripWire(f *testing.F) {
-	scheme, codecs := fuzzCodecs()
-	info, _ := runtime.SerializerInfoForMediaType(codecs.SupportedMediaTypes(), runtime.ContentTypeJSON)
-	strict := codecs.DecoderToVersion(info.StrictSerializer, v1alpha2.SchemeGroupVersion)
-	encoder := codecs.LegacyCodec(v1alpha2.SchemeGroupVersion)
+	e := newEnv(f, nil)
+	codecs := serializerInfo(e.scheme)
 	defaultGVK := v1alpha2.SchemeGroupVersion.WithKind("MPIJob")
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		obj, _, err := strict.Decode(data, &defaultGVK, &v1alpha2.MPIJob{})
+		e.t = t
+		obj, _, err := codecs.StrictSerializer.Decode(data, &defaultGVK, nil)
 		if err != nil && (obj == nil || !runtime.IsStrictDecodingError(err)) {
 			return
 		}
-		wire, ok := obj.(*v1alpha2.MPIJob)
-		if !ok {
+		var v version
+		for _, s := range served {
+			if obj.GetObjectKind().GroupVersionKind() == s.gv.WithKind("MPIJob") {
+				v = s
+			}
+		}
+		if v.new == nil {
 			return
 		}
-		hub := &kubeflow.MPIJob{}
-		if err := scheme.Convert(wire, hub, nil); err != nil {
-			t.Fatalf("v1alpha2 -> hub: %v\ninput %q", err, data)
+		stored := e.body(obj, v)
+		first := e.view(stored, v)
+		again := e.body(e.decode(e.json, first, v), v)
+		if second := e.view(again, v); !bytes.Equal(first, second) {
+			t.Fatalf("encoding is not stable:\nfirst  %s\nsecond %s\ninput %q", first, second, data)
 		}
-		var first bytes.Buffer
-		if err := encoder.Encode(hub, &first); err != nil {
-			t.Fatalf("encoding: %v\ninput %q", err, data)
-		}
-		obj2, _, err := strict.Decode(first.Bytes(), nil, &v1alpha2.MPIJob{})
-		if err != nil {
-			t.Fatalf("the encoding does not decode strictly: %v\nencoding %s\ninput %q", err, first.Bytes(), data)
-		}
-		hub2 := &kubeflow.MPIJob{}
-		if err := scheme.Convert(obj2, hub2, nil); err != nil {
-			t.Fatalf("v1alpha2 -> hub (second): %v", err)
-		}
-		var second bytes.Buffer
-		if err := encoder.Encode(hub2, &second); err != nil {
-			t.Fatalf("encoding (second): %v", err)
-		}
-		if !bytes.Equal(first.Bytes(), second.Bytes()) {
-			t.Fatalf("encoding is not stable:\nfirst  %s\nsecond %s\ninput %q", first.Bytes(), second.Bytes(), data)
-		}
-		hub.TypeMeta, hub2.TypeMeta = metav1.TypeMeta{}, metav1.TypeMeta{}
-		// The first hub came from arbitrary bytes, so compare the canonical
-		// ones: hub2 against a third read of the same bytes.
-		obj3, _, _ := strict.Decode(second.Bytes(), nil, &v1alpha2.MPIJob{})
-		hub3 := &kubeflow.MPIJob{}
-		if err := scheme.Convert(obj3, hub3, nil); err != nil {
-			t.Fatalf("v1alpha2 -> hub (third): %v", err)
-		}
-		hub3.TypeMeta = metav1.TypeMeta{}
-		if !apiequality.Semantic.DeepEqual(hub2, hub3) {
-			t.Fatalf("canonical round trip differs:\n%s", cmp.Diff(hub2, hub3))
+		for _, b := range served {
+			want := again
+			if b.name == carryover.V2beta1 {
+				want = withV2beta1Defaults(again, map[string]int{})
+			}
+			if d := cmp.Diff(want, e.readAndWriteBack(again, b)); d != "" {
+				t.Fatalf("written in %s, read in %s and written back, the stored job changed (-want +got):\n%s\ninput %q", v.name, b.name, d, data)
+			}
 		}
 	})
+}
+
+func serializerInfo(scheme *runtime.Scheme) runtime.SerializerInfo {
+	info, _ := runtime.SerializerInfoForMediaType(serializer.NewCodecFactory(scheme).SupportedMediaTypes(), runtime.ContentTypeJSON)
+	return info
 }

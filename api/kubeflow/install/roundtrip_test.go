@@ -17,9 +17,11 @@ limitations under the License.
 package install
 
 import (
+	"bytes"
 	"math/rand"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	apitestingfuzzer "k8s.io/apimachinery/pkg/api/apitesting/fuzzer"
 	"k8s.io/apimachinery/pkg/api/apitesting/roundtrip"
 	metafuzzer "k8s.io/apimachinery/pkg/apis/meta/fuzzer"
@@ -30,21 +32,48 @@ import (
 	kubeflowfuzzer "github.com/mpijob/mpijob-apiserver/api/kubeflow/fuzzer"
 )
 
-// TestRoundTripTypes fills hub objects and sends them hub -> v1alpha2 ->
-// JSON or protobuf -> v1alpha2 -> hub: the generated conversions, the JSON
-// tags and the generated protobuf code together must lose nothing a client
-// wrote. (Protobuf has no empty list or map apart from a nil one; the
-// comparison, apimachinery's semantic equality, treats them as equal.)
-func TestRoundTripTypes(t *testing.T) {
-	scheme, codecs, f := newFuzzer(t)
-	roundtrip.RoundTripTypes(t, scheme, codecs, f, nil)
-}
-
-// TestRoundTripExternalTypes fills v1alpha2 objects, as a client would send
-// them, and sends them v1alpha2 -> JSON or protobuf -> v1alpha2.
+// TestRoundTripExternalTypes fills objects of every served version, as a
+// client would send them, and sends them through JSON and protobuf and
+// back: the tags and the generated protobuf code must lose nothing.
 func TestRoundTripExternalTypes(t *testing.T) {
 	scheme, codecs, f := newFuzzer(t)
 	roundtrip.RoundTripExternalTypes(t, scheme, codecs, f, nil)
+}
+
+// objectsPerVersion is how many whole objects (full pod templates) each
+// version sends through the hub and back.
+const objectsPerVersion = 5000
+
+// TestVersionHubVersion: for each served version V, V -> hub -> V gives the
+// object back exactly, in Go (nil and empty told apart), as JSON bytes and
+// as protobuf bytes. The hub is the union of the versions, so nothing of
+// any one of them may be lost on the way.
+func TestVersionHubVersion(t *testing.T) {
+	for _, v := range served {
+		t.Run(v.name, func(t *testing.T) {
+			_, _, f := newFuzzer(t)
+			e := newEnv(t, nil)
+			for i := 0; i < objectsPerVersion; i++ {
+				obj := v.new()
+				f.Fill(obj)
+				obj.GetObjectKind().SetGroupVersionKind(v.gv.WithKind("MPIJob"))
+
+				back := e.toVersion(e.toHub(obj), v)
+				if d := cmp.Diff(obj, back); d != "" {
+					t.Fatalf("object %d: %s -> hub -> %s differs in Go (-sent +back):\n%s", i, v.name, v.name, d)
+				}
+				for _, s := range []runtime.Serializer{e.json, e.proto} {
+					first := e.encode(s, obj)
+					read := e.decode(s, first, v)
+					read.GetObjectKind().SetGroupVersionKind(v.gv.WithKind("MPIJob"))
+					if second := e.encode(s, e.toVersion(e.toHub(read), v)); !bytes.Equal(first, second) {
+						t.Fatalf("object %d: %s -> %T -> hub -> %s changes the bytes:\nfirst  %q\nsecond %q", i, v.name, s, v.name, first, second)
+					}
+				}
+			}
+			t.Logf("%d objects, each in Go, JSON and protobuf", objectsPerVersion)
+		})
+	}
 }
 
 func newFuzzer(t *testing.T) (*runtime.Scheme, serializer.CodecFactory, *randfill.Filler) {
