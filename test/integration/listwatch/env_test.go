@@ -101,6 +101,8 @@ func runSuite(t *testing.T, e *env) {
 	t.Run("WatchList", func(t *testing.T) { t.Parallel(); e.testWatchList(t) })
 	t.Run("Informers", func(t *testing.T) { t.Parallel(); e.testInformers(t) })
 	t.Run("Selectors", func(t *testing.T) { t.Parallel(); e.testSelectors(t) })
+	t.Run("WatchV2beta1", func(t *testing.T) { t.Parallel(); e.testWatchV2beta1(t) })
+	t.Run("InformersBothVersions", func(t *testing.T) { t.Parallel(); e.testInformersBothVersions(t) })
 }
 
 func newEnv(t *testing.T, cache bool) *env {
@@ -216,6 +218,7 @@ func newJob(ns, name string, labels map[string]string, mutate ...func(*v1alpha2.
 type rawResponse struct {
 	harness.Response
 	elapsed time.Duration
+	version string // the API version asked for
 }
 
 func (r rawResponse) String() string {
@@ -236,7 +239,9 @@ func (r rawResponse) list(t testing.TB) v1alpha2.MPIJobList {
 	if err := json.Unmarshal(r.Body, &l); err != nil {
 		t.Fatalf("not an MPIJobList (%v): %s", err, r)
 	}
-	if l.Kind != "MPIJobList" || l.APIVersion != "kubeflow.org/v1alpha2" {
+	// Decoding a v2beta1 list into the v1alpha2 type keeps what is read
+	// here: the list's metadata and the items' names.
+	if l.Kind != "MPIJobList" || l.APIVersion != "kubeflow.org/"+r.version {
 		t.Fatalf("list kind %q apiVersion %q: %s", l.Kind, l.APIVersion, r)
 	}
 	return l
@@ -247,13 +252,19 @@ func (r rawResponse) list(t testing.TB) v1alpha2.MPIJobList {
 // into errors, so the test sees exactly what the server sent.
 func (e *env) list(t testing.TB, ns string, query url.Values) rawResponse {
 	t.Helper()
-	u := e.s.URL + "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs"
+	return e.listIn(t, "v1alpha2", ns, query)
+}
+
+// listIn is list in an API version.
+func (e *env) listIn(t testing.TB, version, ns string, query url.Values) rawResponse {
+	t.Helper()
+	u := e.s.URL + "/apis/kubeflow.org/" + version + "/namespaces/" + ns + "/mpijobs"
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
 	start := time.Now()
 	r := harness.SendForTest(t, e.http, harness.Request{URL: u, Token: e.s.Admin.Token})
-	return rawResponse{Response: r, elapsed: time.Since(start)}
+	return rawResponse{Response: r, elapsed: time.Since(start), version: version}
 }
 
 func names(items []v1alpha2.MPIJob) []string {
