@@ -26,6 +26,7 @@ import (
 	baseversion "k8s.io/component-base/version"
 
 	"github.com/mpijob/mpijob-apiserver/pkg/cmd/importer"
+	"github.com/mpijob/mpijob-apiserver/pkg/cmd/migrate"
 	"github.com/mpijob/mpijob-apiserver/pkg/cmd/snapshot"
 )
 
@@ -58,5 +59,6 @@ func NewCommand(ctx context.Context, out io.Writer) *cobra.Command {
 	o.AddFlags(cmd.Flags())
 	cmd.AddCommand(importer.NewCommand(out, os.Stderr))
 	cmd.AddCommand(snapshot.NewCommand(out))
+	cmd.AddCommand(migrate.NewCommand(out))
 	return cmd
 }
