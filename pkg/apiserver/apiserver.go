@@ -58,6 +58,7 @@ type completedConfig struct {
 	// reads from it, and New installs it.
 	mpijobs *mpijobstorage.REST
 	status  *mpijobstorage.StatusREST
+	scale   *mpijobstorage.ScaleREST
 }
 
 // CompletedConfig can only be made by Config.Complete, so that New never sees
@@ -80,6 +81,8 @@ func (c *Config) Complete() (CompletedConfig, error) {
 	if err != nil {
 		return CompletedConfig{}, fmt.Errorf("creating the mpijobs storage: %w", err)
 	}
+	// /scale serves a type from outside the generated definitions.
+	mpijobstorage.AddScaleOpenAPIDefinitions(c.GenericConfig.OpenAPIConfig, c.GenericConfig.OpenAPIV3Config)
 	c.GenericConfig.BuildHandlerChainFunc = filters.BuildHandlerChain(c.GenericConfig.BuildHandlerChainFunc,
 		filters.MPIJobs{
 			Get: func(ctx context.Context, name string) (runtime.Object, error) {
@@ -93,6 +96,7 @@ func (c *Config) Complete() (CompletedConfig, error) {
 		ExtraConfig:   &c.ExtraConfig,
 		mpijobs:       mpijobs,
 		status:        status,
+		scale:         mpijobstorage.NewScaleREST(mpijobs),
 	}}, nil
 }
 
@@ -131,6 +135,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		groupInfo.VersionedResourcesStorageMap[gv.Version] = map[string]rest.Storage{
 			"mpijobs":        c.mpijobs,
 			"mpijobs/status": c.status,
+			"mpijobs/scale":  c.scale,
 		}
 	}
 	if len(enabled) == 0 {

@@ -17,17 +17,20 @@ limitations under the License.
 package apiserver
 
 import (
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/install"
 )
 
 var (
-	// Scheme knows the kubeflow.org types (internal and v1alpha2) and the
-	// unversioned meta types every API server answers with.
+	// Scheme knows the kubeflow.org types (internal and every version), the
+	// autoscaling/v1 Scale of /mpijobs/scale and the unversioned meta types
+	// every API server answers with.
 	Scheme = runtime.NewScheme()
 	// Codecs serve and store the types of Scheme.
 	Codecs = serializer.NewCodecFactory(Scheme)
@@ -35,6 +38,12 @@ var (
 
 func init() {
 	install.Install(Scheme)
+
+	// /scale serves autoscaling/v1 Scale. The request handlers decode into
+	// the group's internal version, which the server has no type of its
+	// own for; the same type stands for it, so decoding converts nothing.
+	utilruntime.Must(autoscalingv1.AddToScheme(Scheme))
+	Scheme.AddKnownTypes(schema.GroupVersion{Group: autoscalingv1.GroupName, Version: runtime.APIVersionInternal}, &autoscalingv1.Scale{})
 
 	// Options and Status are sent as meta/v1 in every group.
 	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
