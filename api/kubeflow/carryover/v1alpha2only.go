@@ -94,7 +94,11 @@ func takeV1alpha2Only(job *kubeflow.MPIJob) *V1alpha2Only {
 		p.BackoffLimit.RunPolicy = rp.BackoffLimit
 		p.ActiveDeadlineSeconds.RunPolicy = rp.ActiveDeadlineSeconds
 	}
-	if p == (V1alpha2Only{}) {
+	// v2beta1 shows top-level policy values inside a runPolicy, so that the
+	// job had none is worth keeping even when nothing else is.
+	shownRunPolicy := spec.RunPolicy == nil &&
+		(spec.CleanPodPolicy != nil || spec.BackoffLimit != nil || spec.ActiveDeadlineSeconds != nil)
+	if p == (V1alpha2Only{}) && !shownRunPolicy {
 		return nil
 	}
 	return &p
