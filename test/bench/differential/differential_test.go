@@ -91,6 +91,7 @@ func TestDifferential(t *testing.T) {
 
 	t.Run("invalid", func(t *testing.T) { testInvalid(t, pair) })
 	t.Run("invalid updates", func(t *testing.T) { testInvalidUpdates(t, pair) })
+	t.Run("invalid statuses", func(t *testing.T) { testInvalidStatus(t, pair) })
 
 	exceptionHits.Lock()
 	for _, e := range knownDifferences {

@@ -138,6 +138,9 @@ var invalidCases = []invalidCase{
 		func(j map[string]any) { delete(firstContainer(j, "Launcher"), "name") },
 		invalid(launcher + ".template.spec.containers[0].name"),
 		invalid(launcher + ".template.spec.containers[0].name"), ""},
+	{"mpi-empty", "an explicit mpiImplementation \"\": our typed decoding sees it unset and defaults it, the CRD's enum refuses it",
+		func(j map[string]any) { spec(j)["mpiImplementation"] = "" },
+		created, invalid("spec.mpiImplementation"), ""},
 	{"slots-int32-overflow", "slotsPerWorker 2^31 does not fit int32",
 		func(j map[string]any) { spec(j)["slotsPerWorker"] = int64(1) << 31 },
 		undecodable("spec.slotsPerWorker"), outOfInt32("spec.slotsPerWorker"),
@@ -199,6 +202,49 @@ func testInvalidUpdates(t *testing.T, p *pair) {
 			t.Logf("%s: ours %d, crd %d", tc.why, rs[0].Code, rs[1].Code)
 			expect(t, "ours", rs[0], tc.ours)
 			expect(t, "crd", rs[1], updated)
+		})
+	}
+}
+
+// testInvalidStatus writes statuses through /status that the CRD's schema
+// refuses.
+func testInvalidStatus(t *testing.T, p *pair) {
+	cond := func(typ, status string) map[string]any { return map[string]any{"type": typ, "status": status} }
+	for _, tc := range []struct {
+		name       string
+		why        string
+		conditions []any
+		ours, crd  answer
+		differs    string
+	}{
+		{"status-maybe", "a condition status outside True/False/Unknown",
+			[]any{cond("Created", "Maybe")},
+			invalid("status.conditions[0].status"), invalid("status.conditions[0].status"), ""},
+		{"status-dup-type", "two conditions of one type: the CRD's list-map key",
+			[]any{cond("Created", "True"), cond("Created", "False")},
+			invalid("status.conditions[1]"), invalid("status.conditions[1]"), ""},
+		{"status-no-type", "a condition without a type: required by the schema",
+			[]any{map[string]any{"status": "True"}},
+			invalid("status.conditions[0].type"), invalid("status.conditions[0].type"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rs [2]harness.Response
+			for i, s := range []*server{p.ours, p.crd} {
+				r := send(t, s, http.MethodPost, jobsPath(invalidNS), mustJSON(baseJob(tc.name)))
+				expect(t, s.name+" create", r, created)
+				read, err := object(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				read["status"] = map[string]any{"conditions": tc.conditions}
+				rs[i] = send(t, s, http.MethodPut, jobsPath(invalidNS)+"/"+tc.name+"/status", mustJSON(read))
+			}
+			t.Logf("%s: ours %d, crd %d", tc.why, rs[0].Code, rs[1].Code)
+			expect(t, "ours", rs[0], tc.ours)
+			expect(t, "crd", rs[1], tc.crd)
+			if rs[0].Code >= 400 && rs[1].Code >= 400 {
+				agree(t, rs[0], rs[1], tc.differs)
+			}
 		})
 	}
 }
