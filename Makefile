@@ -112,7 +112,8 @@ aggregated-bins:
 ## builds kube-apiserver, kube-controller-manager and kubectl v1.37.2 first).
 test-aggregated: aggregated-bins
 
-## test-bench: the CRD peer's tests (module test/bench).
+## test-bench: the CRD peer's tests and the differential test of kubeflow.org/v2beta1 against
+## mpi-operator v0.7.0's CRD served by that peer (module test/bench).
 test-bench:
 
 ## test-faults: the heavy fault tests of docs/RELIABILITY.md (kill -9 of the embedded etcd under
