@@ -72,6 +72,7 @@ func TestCertManagerOverlay(t *testing.T) {
 		}
 	}
 	wantExtra := []string{
+		"APIService " + v2beta1APIServiceName,
 		"Certificate mpijob-system/mpijob-apiserver-ca",
 		"Certificate mpijob-system/mpijob-apiserver-serving-cert",
 		"Certificate mpijob-system/mpijob-etcd-ca",
@@ -101,14 +102,18 @@ func TestCertManagerOverlay(t *testing.T) {
 		}
 	}
 
-	// The CA injector fills the APIService's caBundle from the serving certificate.
-	var as apiService
-	m.get(t, "APIService", "", apiServiceName, &as)
-	if got := as.Metadata.Annotations["cert-manager.io/inject-ca-from"]; got != namespace+"/"+servingSecret {
-		t.Errorf("APIService annotation cert-manager.io/inject-ca-from = %q, want %s/%s", got, namespace, servingSecret)
-	}
-	if as.Spec.Service == nil || as.Spec.Group != "kubeflow.org" || as.Spec.Version != "v1alpha2" || len(as.Spec.CABundle) != 0 || as.Spec.InsecureSkipTLSVerify {
-		t.Errorf("APIService spec changed by the overlay: %+v", as.Spec)
+	// The CA injector fills each APIService's caBundle from the serving certificate.
+	for _, name := range []string{apiServiceName, v2beta1APIServiceName} {
+		var as apiService
+		m.get(t, "APIService", "", name, &as)
+		if got := as.Metadata.Annotations["cert-manager.io/inject-ca-from"]; got != namespace+"/"+servingSecret {
+			t.Errorf("APIService %s annotation cert-manager.io/inject-ca-from = %q, want %s/%s", name, got, namespace, servingSecret)
+		}
+		var plain apiService
+		base.get(t, "APIService", "", name, &plain)
+		if !cmp.Equal(plain.Spec, as.Spec) {
+			t.Errorf("APIService %s spec changed by the overlay (-base +overlay):\n%s", name, cmp.Diff(plain.Spec, as.Spec))
+		}
 	}
 
 	certs := map[string]certificate{}

@@ -39,18 +39,20 @@ import (
 
 // Names the manifests, the certificates and the script agree on.
 const (
-	namespace       = "mpijob-system"
-	serverName      = "mpijob-apiserver"
-	etcdName        = "mpijob-etcd"
-	apiServiceName  = "v1alpha2.kubeflow.org"
-	serviceDNSName  = "mpijob-apiserver.mpijob-system.svc"
-	servingSecret   = "mpijob-apiserver-serving-cert"
-	etcdServerTLS   = "mpijob-etcd-server-tls"
-	etcdPeerTLS     = "mpijob-etcd-peer-tls"
-	etcdClientTLS   = "mpijob-etcd-client-tls"
-	auditConfigMap  = "mpijob-apiserver-audit-policy-" // + kustomize's content hash
-	auditPolicyKey  = "policy.yaml"
-	auditPolicyFile = "artifacts/deploy/base/audit-policy.yaml"
+	namespace      = "mpijob-system"
+	serverName     = "mpijob-apiserver"
+	etcdName       = "mpijob-etcd"
+	apiServiceName = "v1alpha2.kubeflow.org"
+	// v2beta1APIServiceName comes from the component artifacts/deploy/components/v2beta1.
+	v2beta1APIServiceName = "v2beta1.kubeflow.org"
+	serviceDNSName        = "mpijob-apiserver.mpijob-system.svc"
+	servingSecret         = "mpijob-apiserver-serving-cert"
+	etcdServerTLS         = "mpijob-etcd-server-tls"
+	etcdPeerTLS           = "mpijob-etcd-peer-tls"
+	etcdClientTLS         = "mpijob-etcd-client-tls"
+	auditConfigMap        = "mpijob-apiserver-audit-policy-" // + kustomize's content hash
+	auditPolicyKey        = "policy.yaml"
+	auditPolicyFile       = "artifacts/deploy/base/audit-policy.yaml"
 )
 
 // tlsSecrets are the Secrets the workloads mount; both hack/gen-certs.sh and

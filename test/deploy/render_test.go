@@ -79,10 +79,13 @@ type apiService struct {
 	} `json:"spec"`
 }
 
+// topObjects are the base's and the v2beta1 component's.
+var topObjects = slices.Sorted(slices.Values(append(slices.Clone(baseObjects), "APIService "+v2beta1APIServiceName)))
+
 func TestBaseObjects(t *testing.T) {
-	for _, dir := range []string{"artifacts/deploy", "artifacts/deploy/base"} {
+	for dir, want := range map[string][]string{"artifacts/deploy": topObjects, "artifacts/deploy/base": baseObjects} {
 		m := render(t, dir)
-		if diff := cmp.Diff(baseObjects, m.keys()); diff != "" {
+		if diff := cmp.Diff(want, m.keys()); diff != "" {
 			t.Errorf("%s renders other objects than expected (-want +got):\n%s", dir, diff)
 		}
 		for _, o := range m.objects {
@@ -201,14 +204,19 @@ func TestUserRoles(t *testing.T) {
 	reads := []string{"get", "list", "watch"}
 	writes := []string{"create", "update", "patch", "delete", "deletecollection"}
 	statusWrites := []string{"update", "patch"}
+	scaleWrites := []string{"get", "update", "patch"}
 	cases := map[string]struct {
 		label                    string
 		main, status             []string // verbs allowed on mpijobs and mpijobs/status
 		forbidMain, forbidStatus []string
+		scale, forbidScale       []string // on mpijobs/scale
 	}{
-		"mpijob-view":  {"aggregate-to-view", reads, reads, writes, statusWrites},
-		"mpijob-edit":  {"aggregate-to-edit", append(slices.Clone(reads), writes...), reads, nil, statusWrites},
-		"mpijob-admin": {"aggregate-to-admin", append(slices.Clone(reads), writes...), append(slices.Clone(reads), statusWrites...), nil, nil},
+		"mpijob-view": {"aggregate-to-view", reads, reads, writes, statusWrites,
+			[]string{"get"}, []string{"update", "patch", "create", "delete"}},
+		"mpijob-edit": {"aggregate-to-edit", append(slices.Clone(reads), writes...), reads, nil, statusWrites,
+			scaleWrites, []string{"create", "delete"}},
+		"mpijob-admin": {"aggregate-to-admin", append(slices.Clone(reads), writes...), append(slices.Clone(reads), statusWrites...), nil, nil,
+			scaleWrites, []string{"create", "delete"}},
 	}
 	for name, tc := range cases {
 		var role rbacv1.ClusterRole
@@ -230,6 +238,7 @@ func TestUserRoles(t *testing.T) {
 		}
 		check("mpijobs", tc.main, tc.forbidMain)
 		check("mpijobs/status", tc.status, tc.forbidStatus)
+		check("mpijobs/scale", tc.scale, tc.forbidScale)
 		for _, r := range role.Rules {
 			if !cmp.Equal(r.APIGroups, []string{"kubeflow.org"}) {
 				t.Errorf("%s has a rule outside kubeflow.org: %+v", name, r)
