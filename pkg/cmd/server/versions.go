@@ -18,12 +18,14 @@ package server
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/server/resourceconfig"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
@@ -51,37 +53,106 @@ func (o *VersionOptions) AddFlags(fs *pflag.FlagSet) {
 	o.APIEnablement.AddFlags(fs)
 	fs.StringVar(&o.StorageVersion, "storage-version", o.StorageVersion,
 		"Version of kubeflow.org MPIJobs are written to etcd in: v1alpha2 or v2beta1. Objects stored in either stay "+
-			"readable; `mpijob-apiserver migrate-storage` rewrites every object in the current one.")
+			"readable; after changing it on every replica, `mpijob-apiserver migrate-storage` rewrites every object "+
+			"in the new one.")
 }
 
 func (o *VersionOptions) Validate() []error {
-	errs := o.APIEnablement.Validate(apiserver.Scheme)
+	var errs []error
+	for key := range o.APIEnablement.RuntimeConfig {
+		if err := checkRuntimeConfigKey(key); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// The library's own check would repeat the keys refused above, less
+	// clearly; it still judges the api/... keys and the values.
+	if len(errs) == 0 {
+		errs = o.APIEnablement.Validate(apiserver.Scheme)
+	}
+	if len(errs) == 0 {
+		if err := o.checkSomeVersionServed(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if _, err := storageGroupVersion(o.StorageVersion); err != nil {
 		errs = append(errs, err)
 	}
 	return errs
 }
 
+// knownVersions are the versions of kubeflow.org, preferred first.
+func knownVersions() []string {
+	var known []string
+	for _, gv := range apiserver.Scheme.PrioritizedVersionsForGroup(v1alpha2.GroupName) {
+		known = append(known, gv.Version)
+	}
+	return known
+}
+
+// checkRuntimeConfigKey refuses a --runtime-config key that names a group
+// or a version this server does not have, naming what it has.
+func checkRuntimeConfigKey(key string) error {
+	if strings.HasPrefix(key, "api/") {
+		return nil // api/all, api/ga, api/beta, api/alpha: the library's
+	}
+	group, version, found := strings.Cut(key, "/")
+	if !found {
+		group, version = "", key // the legacy core group: "v1"
+	}
+	version, _, _ = strings.Cut(version, "/") // group/version/resource
+	known := strings.Join(knownVersions(), ", ")
+	if group != v1alpha2.GroupName {
+		return fmt.Errorf("--runtime-config %q: this server has no API group %q; it serves only %s (versions %s)",
+			key, group, v1alpha2.GroupName, known)
+	}
+	for _, v := range knownVersions() {
+		if v == version {
+			return nil
+		}
+	}
+	return fmt.Errorf("--runtime-config %q: %s has no version %q (known versions: %s)",
+		key, v1alpha2.GroupName, version, known)
+}
+
+// checkSomeVersionServed refuses a --runtime-config that turns off every
+// version of MPIJob: such a server would serve nothing.
+func (o *VersionOptions) checkSomeVersionServed() error {
+	rc, err := resourceconfig.MergeAPIResourceConfigs(defaultResourceConfig(), o.APIEnablement.RuntimeConfig, apiserver.Scheme)
+	if err != nil {
+		return fmt.Errorf("--runtime-config: %w", err)
+	}
+	for _, gv := range apiserver.Scheme.PrioritizedVersionsForGroup(v1alpha2.GroupName) {
+		if rc.ResourceEnabled(gv.WithResource("mpijobs")) {
+			return nil
+		}
+	}
+	return fmt.Errorf("--runtime-config turns off every version of %s (%s): at least one must be served",
+		v1alpha2.GroupName, strings.Join(knownVersions(), ", "))
+}
+
 // storageGroupVersion checks that version is a kubeflow.org version of the
 // scheme.
 func storageGroupVersion(version string) (schema.GroupVersion, error) {
-	var known []string
 	for _, gv := range apiserver.Scheme.PrioritizedVersionsForGroup(v1alpha2.GroupName) {
 		if gv.Version == version {
 			return gv, nil
 		}
-		known = append(known, gv.Version)
 	}
-	return schema.GroupVersion{}, fmt.Errorf("--storage-version %q is not a version of %s (known: %v)",
-		version, v1alpha2.GroupName, known)
+	return schema.GroupVersion{}, fmt.Errorf("--storage-version %q: %s has no such version (known versions: %s)",
+		version, v1alpha2.GroupName, strings.Join(knownVersions(), ", "))
+}
+
+// defaultResourceConfig serves every version of kubeflow.org.
+func defaultResourceConfig() *serverstorage.ResourceConfig {
+	defaults := serverstorage.NewResourceConfig()
+	defaults.EnableVersions(apiserver.Scheme.PrioritizedVersionsForGroup(v1alpha2.GroupName)...)
+	return defaults
 }
 
 // ApplyTo sets which versions the server installs and the codec and
 // versioner of the storage.
 func (o *VersionOptions) ApplyTo(cfg *genericapiserver.Config, etcd *genericoptions.EtcdOptions) error {
-	defaults := serverstorage.NewResourceConfig()
-	defaults.EnableVersions(apiserver.Scheme.PrioritizedVersionsForGroup(v1alpha2.GroupName)...)
-	if err := o.APIEnablement.ApplyTo(cfg, defaults, apiserver.Scheme); err != nil {
+	if err := o.APIEnablement.ApplyTo(cfg, defaultResourceConfig(), apiserver.Scheme); err != nil {
 		return fmt.Errorf("--runtime-config: %w", err)
 	}
 	gv, err := storageGroupVersion(o.StorageVersion)
