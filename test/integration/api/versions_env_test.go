@@ -40,6 +40,7 @@ var bothVersions = []string{alpha, beta}
 func TestVersions(t *testing.T) {
 	e := newEnv(t, inprocess.Start(t))
 	t.Run("ReadAcross", func(t *testing.T) { testVersionsReadAcross(t, e) })
+	t.Run("ServerSideApply", func(t *testing.T) { testVersionsServerSideApply(t, e) })
 }
 
 func versionNSPath(version, ns string) string {
