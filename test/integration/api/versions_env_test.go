@@ -41,6 +41,8 @@ func TestVersions(t *testing.T) {
 	e := newEnv(t, inprocess.Start(t))
 	t.Run("ReadAcross", func(t *testing.T) { testVersionsReadAcross(t, e) })
 	t.Run("ServerSideApply", func(t *testing.T) { testVersionsServerSideApply(t, e) })
+	t.Run("FieldSelectors", func(t *testing.T) { testVersionsFieldSelectors(t, e) })
+	t.Run("OpenAPI", func(t *testing.T) { testVersionsOpenAPI(t, e) })
 }
 
 func versionNSPath(version, ns string) string {
