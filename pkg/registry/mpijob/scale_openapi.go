@@ -19,6 +19,7 @@ package mpijob
 import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 )
@@ -28,14 +29,22 @@ import (
 // nil). The published spec needs it, and so does server-side apply, which
 // types the objects of every route by it.
 func AddScaleOpenAPIDefinitions(v2 *common.Config, v3 *common.OpenAPIV3Config) {
-	if v2 != nil && v2.GetDefinitions != nil {
-		v2.GetDefinitions = withScale(v2.GetDefinitions)
+	if v2 != nil {
+		if v2.GetDefinitions != nil {
+			v2.GetDefinitions = withScale(v2.GetDefinitions)
+		}
+		if v2.GetDefinitionName != nil {
+			v2.GetDefinitionName = withoutInternalKinds(v2.GetDefinitionName)
+		}
 	}
 	if v3 == nil {
 		return
 	}
 	if v3.GetDefinitions != nil {
 		v3.GetDefinitions = withScale(v3.GetDefinitions)
+	}
+	if v3.GetDefinitionName != nil {
+		v3.GetDefinitionName = withoutInternalKinds(v3.GetDefinitionName)
 	}
 	// The V3 configuration may hold its definitions already computed, and
 	// then reads nothing else.
@@ -54,6 +63,35 @@ func AddScaleOpenAPIDefinitions(v2 *common.Config, v3 *common.OpenAPIV3Config) {
 		}
 	}
 }
+
+// withoutInternalKinds drops the internal version from the kinds a
+// definition is published for. The server registers autoscaling/v1 Scale
+// as the internal version of its group too, to decode requests into, and
+// clients must not see that version offered.
+func withoutInternalKinds(name func(string) (string, spec.Extensions)) func(string) (string, spec.Extensions) {
+	return func(typeName string) (string, spec.Extensions) {
+		defName, ext := name(typeName)
+		kinds, ok := ext[gvkExtension].([]interface{})
+		if !ok {
+			return defName, ext
+		}
+		kept := make([]interface{}, 0, len(kinds))
+		for _, k := range kinds {
+			if gvk, ok := k.(map[string]interface{}); ok && gvk["version"] == runtime.APIVersionInternal {
+				continue
+			}
+			kept = append(kept, k)
+		}
+		out := make(spec.Extensions, len(ext))
+		for k, v := range ext {
+			out[k] = v
+		}
+		out[gvkExtension] = kept
+		return defName, out
+	}
+}
+
+const gvkExtension = "x-kubernetes-group-version-kind"
 
 func withScale(defs common.GetOpenAPIDefinitions) common.GetOpenAPIDefinitions {
 	return func(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {

@@ -210,9 +210,21 @@ func TestAddScaleOpenAPIDefinitions(t *testing.T) {
 		return map[string]common.OpenAPIDefinition{"mine": mine}
 	}
 	ref := func(name string) spec.Ref { return spec.MustCreateRef("#/definitions/" + name) }
-	v2 := &common.Config{GetDefinitions: defs}
-	v3 := &common.OpenAPIV3Config{GetDefinitions: defs, Definitions: defs(ref)}
+	namer := func(name string) (string, spec.Extensions) {
+		return name, spec.Extensions{"x-kubernetes-group-version-kind": []interface{}{
+			map[string]interface{}{"group": "autoscaling", "version": "__internal", "kind": "Scale"},
+			map[string]interface{}{"group": "autoscaling", "version": "v1", "kind": "Scale"},
+		}}
+	}
+	v2 := &common.Config{GetDefinitions: defs, GetDefinitionName: namer}
+	v3 := &common.OpenAPIV3Config{GetDefinitions: defs, Definitions: defs(ref), GetDefinitionName: namer}
 	AddScaleOpenAPIDefinitions(v2, v3)
+	wantKinds := []interface{}{map[string]interface{}{"group": "autoscaling", "version": "v1", "kind": "Scale"}}
+	for what, name := range map[string]func(string) (string, spec.Extensions){"v2": v2.GetDefinitionName, "v3": v3.GetDefinitionName} {
+		if n, ext := name(names[0]); n != names[0] || !cmp.Equal(ext["x-kubernetes-group-version-kind"], wantKinds) {
+			t.Errorf("%s definition name: %s %v, want %s published for autoscaling/v1 only", what, n, ext, names[0])
+		}
+	}
 	for what, got := range map[string]map[string]common.OpenAPIDefinition{
 		"v2 GetDefinitions": v2.GetDefinitions(ref), "v3 GetDefinitions": v3.GetDefinitions(ref), "v3 Definitions": v3.Definitions,
 	} {

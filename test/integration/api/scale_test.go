@@ -45,6 +45,7 @@ func TestScale(t *testing.T) {
 	t.Run("Status", func(t *testing.T) { testScaleStatus(t, e) })
 	t.Run("Apply", func(t *testing.T) { testScaleApply(t, e) })
 	t.Run("Discovery", func(t *testing.T) { testScaleDiscovery(t, e) })
+	t.Run("OpenAPI", func(t *testing.T) { testScaleOpenAPI(t, e) })
 	t.Run("Clientset", func(t *testing.T) { testScaleClientset(t, s) })
 }
 
@@ -397,5 +398,28 @@ func testScaleClientset(t *testing.T, s *inprocess.Server) {
 	}
 	if w := job.Spec.MPIReplicaSpecs["Worker"].Replicas; w == nil || *w != 5 {
 		t.Errorf("v1alpha2 Worker replicas after UpdateScale: %v, want 5", w)
+	}
+}
+
+// testScaleOpenAPI checks the published Scale: typed as autoscaling/v1
+// Scale alone, so that kubectl explain and apply find it.
+func testScaleOpenAPI(t *testing.T, e *env) {
+	for _, v := range scaleVersions {
+		t.Run(v, func(t *testing.T) {
+			doc := harness.ExpectObject(t, e.do(t, harness.Request{URL: "/openapi/v3/apis/kubeflow.org/" + v}), http.StatusOK)
+			scale := mustGet(t, doc, "components", "schemas", "io.k8s.api.autoscaling.v1.Scale")
+			want := []any{obj{"group": "autoscaling", "kind": "Scale", "version": "v1"}}
+			if d := diff(want, mustGet(t, scale, "x-kubernetes-group-version-kind")); d != "" {
+				t.Errorf("x-kubernetes-group-version-kind of Scale (-want +got):\n%s", d)
+			}
+			for _, p := range []string{"spec", "status"} {
+				if _, ok := get(scale, "properties", p); !ok {
+					t.Errorf("the published Scale has no %s", p)
+				}
+			}
+			if _, ok := get(doc, "paths", "/apis/kubeflow.org/"+v+"/namespaces/{namespace}/mpijobs/{name}/scale", "put"); !ok {
+				t.Errorf("the published paths have no PUT of mpijobs/{name}/scale")
+			}
+		})
 	}
 }
