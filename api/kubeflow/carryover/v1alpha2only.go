@@ -23,13 +23,15 @@ import (
 // V1alpha2Only holds the shape v2beta1 cannot express: mainContainer, the
 // second copy of cleanPodPolicy, backoffLimit and activeDeadlineSeconds
 // (v2beta1 shows one value of each, conversion.go of v2beta1), whether
-// runPolicy is present, and empty rather than absent status lists.
+// an empty runPolicy is present, and empty rather than absent status lists.
+// It holds only what a v2beta1 read and write-back would lose, so the
+// reserved annotation is absent from most jobs stored as v2beta1.
 type V1alpha2Only struct {
 	MainContainer         string                   `json:"mainContainer,omitempty"`
 	CleanPodPolicy        *kubeflow.CleanPodPolicy `json:"runPolicyCleanPodPolicy,omitempty"`
 	BackoffLimit          Copies[int32]            `json:"backoffLimit,omitzero"`
 	ActiveDeadlineSeconds Copies[int64]            `json:"activeDeadlineSeconds,omitzero"`
-	RunPolicy             bool                     `json:"runPolicy,omitempty"`
+	EmptyRunPolicy        bool                     `json:"emptyRunPolicy,omitempty"`
 	EmptyConditions       bool                     `json:"emptyConditions,omitempty"`
 	EmptyReplicaStatuses  bool                     `json:"emptyReplicaStatuses,omitempty"`
 }
@@ -40,8 +42,6 @@ type Copies[T comparable] struct {
 	Top       *T `json:"top,omitempty"`
 	RunPolicy *T `json:"runPolicy,omitempty"`
 }
-
-func (c Copies[T]) isZero() bool { return c.Top == nil && c.RunPolicy == nil }
 
 // effective is the value v2beta1 shows: runPolicy's copy wins, as in the
 // v1alpha2 operator.
@@ -82,21 +82,32 @@ func equal[T comparable](a, b *T) bool {
 func takeV1alpha2Only(job *kubeflow.MPIJob) *V1alpha2Only {
 	spec := &job.Spec
 	p := V1alpha2Only{
-		MainContainer:         spec.MainContainer,
-		BackoffLimit:          Copies[int32]{Top: spec.BackoffLimit},
-		ActiveDeadlineSeconds: Copies[int64]{Top: spec.ActiveDeadlineSeconds},
-		RunPolicy:             spec.RunPolicy != nil,
-		EmptyConditions:       job.Status.Conditions != nil && len(job.Status.Conditions) == 0,
-		EmptyReplicaStatuses:  job.Status.ReplicaStatuses != nil && len(job.Status.ReplicaStatuses) == 0,
+		MainContainer:        spec.MainContainer,
+		EmptyConditions:      job.Status.Conditions != nil && len(job.Status.Conditions) == 0,
+		EmptyReplicaStatuses: job.Status.ReplicaStatuses != nil && len(job.Status.ReplicaStatuses) == 0,
 	}
-	if rp := spec.RunPolicy; rp != nil {
+	rp := spec.RunPolicy
+	if rp != nil {
 		p.CleanPodPolicy = rp.CleanPodPolicy
-		p.BackoffLimit.RunPolicy = rp.BackoffLimit
-		p.ActiveDeadlineSeconds.RunPolicy = rp.ActiveDeadlineSeconds
+		p.EmptyRunPolicy = *rp == (kubeflow.RunPolicy{})
+	}
+	// Only a top-level copy is lost: runPolicy's alone reads back in place.
+	if spec.BackoffLimit != nil {
+		p.BackoffLimit = Copies[int32]{Top: spec.BackoffLimit}
+		if rp != nil {
+			p.BackoffLimit.RunPolicy = rp.BackoffLimit
+		}
+	}
+	if spec.ActiveDeadlineSeconds != nil {
+		p.ActiveDeadlineSeconds = Copies[int64]{Top: spec.ActiveDeadlineSeconds}
+		if rp != nil {
+			p.ActiveDeadlineSeconds.RunPolicy = rp.ActiveDeadlineSeconds
+		}
 	}
 	// v2beta1 shows top-level policy values inside a runPolicy, so that the
-	// job had none is worth keeping even when nothing else is.
-	shownRunPolicy := spec.RunPolicy == nil &&
+	// job had none is worth keeping even when nothing else is: restoring the
+	// empty part removes the runPolicy the v2beta1 view made up.
+	shownRunPolicy := rp == nil &&
 		(spec.CleanPodPolicy != nil || spec.BackoffLimit != nil || spec.ActiveDeadlineSeconds != nil)
 	if p == (V1alpha2Only{}) && !shownRunPolicy {
 		return nil
@@ -117,7 +128,7 @@ func (p *V1alpha2Only) restoreSpec(spec *kubeflow.MPIJobSpec) {
 	rp.CleanPodPolicy = p.CleanPodPolicy
 	spec.BackoffLimit, rp.BackoffLimit = p.BackoffLimit.after(rp.BackoffLimit)
 	spec.ActiveDeadlineSeconds, rp.ActiveDeadlineSeconds = p.ActiveDeadlineSeconds.after(rp.ActiveDeadlineSeconds)
-	if !p.RunPolicy && *rp == (kubeflow.RunPolicy{}) {
+	if !p.EmptyRunPolicy && *rp == (kubeflow.RunPolicy{}) {
 		spec.RunPolicy = nil
 	}
 }
