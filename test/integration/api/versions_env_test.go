@@ -43,6 +43,7 @@ func TestVersions(t *testing.T) {
 	t.Run("ServerSideApply", func(t *testing.T) { testVersionsServerSideApply(t, e) })
 	t.Run("FieldSelectors", func(t *testing.T) { testVersionsFieldSelectors(t, e) })
 	t.Run("OpenAPI", func(t *testing.T) { testVersionsOpenAPI(t, e) })
+	t.Run("BadInput", func(t *testing.T) { testVersionsBadInput(t, e) })
 }
 
 func versionNSPath(version, ns string) string {
