@@ -218,6 +218,11 @@ func (o *Options) Validate() error {
 		errs = append(errs, fmt.Errorf("--encoded-list-cache-size must be 0 (off) or more MiB, got %d", o.EncodedListCacheMiB))
 	}
 	errs = append(errs, o.SecureServing.Validate()...)
+	// The library takes 0 as "serve no HTTPS", which would leave this server
+	// with no endpoint at all.
+	if o.SecureServing.BindPort == 0 && o.SecureServing.Listener == nil {
+		errs = append(errs, fmt.Errorf("--secure-port must be a port number, not 0: the server has no other endpoint"))
+	}
 	errs = append(errs, o.Authentication.Validate()...)
 	errs = append(errs, o.Authorization.Validate()...)
 	errs = append(errs, o.CoreAPI.Validate()...)

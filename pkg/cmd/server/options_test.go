@@ -127,6 +127,7 @@ func TestModeDefaults(t *testing.T) {
 		{args: []string{"--mode=cluster"}, wantErr: `--mode must be "standalone" or "aggregated"`},
 		{args: []string{"--encoded-list-cache-size=0"}, wantAPF: false},
 		{args: []string{"--encoded-list-cache-size=-1"}, wantErr: "--encoded-list-cache-size must be 0 (off) or more MiB, got -1"},
+		{args: []string{"--secure-port=0"}, wantErr: "--secure-port must be a port number, not 0"},
 	}
 	for _, tc := range cases {
 		o := NewOptions(io.Discard)
