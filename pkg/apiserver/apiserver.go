@@ -32,6 +32,7 @@ import (
 	"github.com/mpijob/mpijob-apiserver/pkg/encodedcache"
 	"github.com/mpijob/mpijob-apiserver/pkg/filters"
 	mpijobstorage "github.com/mpijob/mpijob-apiserver/pkg/registry/mpijob"
+	"github.com/mpijob/mpijob-apiserver/pkg/reservedannotation"
 )
 
 // ExtraConfig holds what the MPIJob server needs beyond the generic server.
@@ -124,6 +125,8 @@ func (c CompletedConfig) New() (*Server, error) {
 		groupInfo.NegotiatedSerializer = encodedcache.NegotiatedSerializer(groupInfo.NegotiatedSerializer,
 			encodedcache.New(c.ExtraConfig.EncodedListCacheBytes))
 	}
+	// Outermost, so that the cache only ever sees MPIJobs without it.
+	groupInfo.NegotiatedSerializer = reservedannotation.NegotiatedSerializer(groupInfo.NegotiatedSerializer)
 	// Every enabled version serves the same storage: one etcd key per job,
 	// one watch cache, and the request's version chosen only at the edges.
 	var enabled []schema.GroupVersion

@@ -71,6 +71,32 @@ func Take(version string, job *kubeflow.MPIJob) Preserved {
 	return Preserved{}
 }
 
+// takeForWrite is Take, with an empty part rather than none when there is
+// nothing to keep: restoring it then also clears what the client sent for
+// fields its version cannot express (an apply configuration may carry the
+// reserved annotation, which conversion reads).
+func takeForWrite(version string, stored *kubeflow.MPIJob) Preserved {
+	p := Take(version, stored)
+	switch {
+	case version == V1alpha2 && p.V2beta1Only == nil:
+		p.V2beta1Only = &V2beta1Only{}
+	case version == V2beta1 && p.V1alpha2Only == nil:
+		p.V1alpha2Only = &V1alpha2Only{}
+	}
+	return p
+}
+
+// RestoreSpec makes the spec of job, which a client wrote in version, hold
+// what stored holds of the spec fields version cannot express.
+func RestoreSpec(version string, stored, job *kubeflow.MPIJob) {
+	takeForWrite(version, stored).RestoreSpec(job)
+}
+
+// RestoreStatus is RestoreSpec for the status.
+func RestoreStatus(version string, stored, job *kubeflow.MPIJob) {
+	takeForWrite(version, stored).RestoreStatus(job)
+}
+
 // IsZero is true when there is nothing to keep.
 func (p Preserved) IsZero() bool { return p.V2beta1Only == nil && p.V1alpha2Only == nil }
 

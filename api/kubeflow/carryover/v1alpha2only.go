@@ -22,8 +22,9 @@ import (
 
 // V1alpha2Only holds the shape v2beta1 cannot express: mainContainer, the
 // second copy of cleanPodPolicy, backoffLimit and activeDeadlineSeconds
-// (v2beta1 shows one value of each, conversion.go of v2beta1), whether
-// an empty runPolicy is present, and empty rather than absent status lists.
+// (v2beta1 shows one value of each, conversion.go of v2beta1), that a job
+// had no runPolicy though v2beta1 shows one, and empty rather than absent
+// status lists.
 // It holds only what a v2beta1 read and write-back would lose, so the
 // reserved annotation is absent from most jobs stored as v2beta1.
 type V1alpha2Only struct {
@@ -31,7 +32,7 @@ type V1alpha2Only struct {
 	CleanPodPolicy        *kubeflow.CleanPodPolicy `json:"runPolicyCleanPodPolicy,omitempty"`
 	BackoffLimit          Copies[int32]            `json:"backoffLimit,omitzero"`
 	ActiveDeadlineSeconds Copies[int64]            `json:"activeDeadlineSeconds,omitzero"`
-	EmptyRunPolicy        bool                     `json:"emptyRunPolicy,omitempty"`
+	NoRunPolicy           bool                     `json:"noRunPolicy,omitempty"`
 	EmptyConditions       bool                     `json:"emptyConditions,omitempty"`
 	EmptyReplicaStatuses  bool                     `json:"emptyReplicaStatuses,omitempty"`
 }
@@ -89,7 +90,6 @@ func takeV1alpha2Only(job *kubeflow.MPIJob) *V1alpha2Only {
 	rp := spec.RunPolicy
 	if rp != nil {
 		p.CleanPodPolicy = rp.CleanPodPolicy
-		p.EmptyRunPolicy = *rp == (kubeflow.RunPolicy{})
 	}
 	// Only a top-level copy is lost: runPolicy's alone reads back in place.
 	if spec.BackoffLimit != nil {
@@ -104,21 +104,23 @@ func takeV1alpha2Only(job *kubeflow.MPIJob) *V1alpha2Only {
 			p.ActiveDeadlineSeconds.RunPolicy = rp.ActiveDeadlineSeconds
 		}
 	}
-	// v2beta1 shows top-level policy values inside a runPolicy, so that the
-	// job had none is worth keeping even when nothing else is: restoring the
-	// empty part removes the runPolicy the v2beta1 view made up.
-	shownRunPolicy := rp == nil &&
+	// v2beta1 shows top-level policy values inside a runPolicy, which a
+	// write-back would make the job's own.
+	p.NoRunPolicy = rp == nil &&
 		(spec.CleanPodPolicy != nil || spec.BackoffLimit != nil || spec.ActiveDeadlineSeconds != nil)
-	if p == (V1alpha2Only{}) && !shownRunPolicy {
+	if p == (V1alpha2Only{}) {
 		return nil
 	}
 	return &p
 }
 
-// restoreSpec takes a spec written in v2beta1, which holds cleanPodPolicy
-// at the top (the copy both operators act on) and the other two values in
-// runPolicy, and gives back the v1alpha2 shape it had. A write without a
-// runPolicy removes every policy value, hidden copies included.
+// restoreSpec takes a spec written in v2beta1 and gives back the v1alpha2
+// shape it had. The spec either has the raw v2beta1 shape (cleanPodPolicy at
+// the top, the other two values in runPolicy) or, when it went through a
+// lossless conversion already (server-side apply), the restored shape; both
+// show v2beta1 the same values, which is what the restore works from, so
+// restoring twice changes nothing. A write without a runPolicy removes every
+// policy value, hidden copies included.
 func (p *V1alpha2Only) restoreSpec(spec *kubeflow.MPIJobSpec) {
 	spec.MainContainer = p.MainContainer
 	rp := spec.RunPolicy
@@ -126,11 +128,19 @@ func (p *V1alpha2Only) restoreSpec(spec *kubeflow.MPIJobSpec) {
 		return
 	}
 	rp.CleanPodPolicy = p.CleanPodPolicy
-	spec.BackoffLimit, rp.BackoffLimit = p.BackoffLimit.after(rp.BackoffLimit)
-	spec.ActiveDeadlineSeconds, rp.ActiveDeadlineSeconds = p.ActiveDeadlineSeconds.after(rp.ActiveDeadlineSeconds)
-	if !p.EmptyRunPolicy && *rp == (kubeflow.RunPolicy{}) {
+	spec.BackoffLimit, rp.BackoffLimit = p.BackoffLimit.after(shown(rp.BackoffLimit, spec.BackoffLimit))
+	spec.ActiveDeadlineSeconds, rp.ActiveDeadlineSeconds = p.ActiveDeadlineSeconds.after(shown(rp.ActiveDeadlineSeconds, spec.ActiveDeadlineSeconds))
+	if p.NoRunPolicy && *rp == (kubeflow.RunPolicy{}) {
 		spec.RunPolicy = nil
 	}
+}
+
+// shown is the one value v2beta1 shows of two copies.
+func shown[T any](runPolicy, top *T) *T {
+	if runPolicy != nil {
+		return runPolicy
+	}
+	return top
 }
 
 // restoreStatus gives back empty lists where v2beta1, which omits them,

@@ -91,11 +91,14 @@ func (p *V2beta1Only) restoreSpec(spec *kubeflow.MPIJobSpec) {
 	}
 }
 
-// restoreStatus sets the selectors of every replica status the write kept.
+// restoreStatus sets the selectors of every replica status the write kept,
+// and clears any other: v1alpha2 cannot write a selector.
 func (p *V2beta1Only) restoreStatus(status *kubeflow.JobStatus) {
-	for key, sel := range p.ReplicaSelectors {
-		if rs := status.ReplicaStatuses[key]; rs != nil {
-			rs.LabelSelector, rs.Selector = sel.LabelSelector, sel.Selector
+	for key, rs := range status.ReplicaStatuses {
+		if rs == nil {
+			continue
 		}
+		sel := p.ReplicaSelectors[key]
+		rs.LabelSelector, rs.Selector = sel.LabelSelector, sel.Selector
 	}
 }

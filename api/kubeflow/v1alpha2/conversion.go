@@ -20,12 +20,13 @@ import (
 	"k8s.io/apimachinery/pkg/conversion"
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/carryover"
 )
 
 // The hub is v1alpha2 plus the fields only v2beta1 can express. Converting
-// to v1alpha2 drops those; the registry carries them over from the stored
-// object on every v1alpha2 write (api/kubeflow/carryover), and the storage
-// codec keeps them in etcd. A runPolicy or schedulingPolicy that holds
+// to v1alpha2 moves those into the reserved annotation (below), which no
+// client reads or writes; the registry carries them over from the stored
+// object on every v1alpha2 write (api/kubeflow/carryover). A runPolicy or schedulingPolicy that holds
 // nothing but such fields is left out too, so that a v1alpha2 reader never
 // sees an empty object a v2beta1 writer did not mean for it.
 
@@ -62,4 +63,22 @@ func Convert_kubeflow_ReplicaStatus_To_v1alpha2_ReplicaStatus(in *kubeflow.Repli
 // a map whose values are pointers to a type it converts field by field.
 func Convert_v1alpha2_ReplicaStatus_To_kubeflow_ReplicaStatus(in *ReplicaStatus, out *kubeflow.ReplicaStatus, s conversion.Scope) error {
 	return autoConvert_v1alpha2_ReplicaStatus_To_kubeflow_ReplicaStatus(in, out, s)
+}
+
+// The MPIJob conversions keep what the other side cannot express in the
+// reserved annotation (package carryover), so that no round trip through
+// this version loses anything.
+
+func Convert_kubeflow_MPIJob_To_v1alpha2_MPIJob(in *kubeflow.MPIJob, out *MPIJob, s conversion.Scope) error {
+	if err := autoConvert_kubeflow_MPIJob_To_v1alpha2_MPIJob(in, out, s); err != nil {
+		return err
+	}
+	return carryover.Annotate(carryover.V1alpha2, in, &out.ObjectMeta)
+}
+
+func Convert_v1alpha2_MPIJob_To_kubeflow_MPIJob(in *MPIJob, out *kubeflow.MPIJob, s conversion.Scope) error {
+	if err := autoConvert_v1alpha2_MPIJob_To_kubeflow_MPIJob(in, out, s); err != nil {
+		return err
+	}
+	return carryover.Unannotate(out)
 }

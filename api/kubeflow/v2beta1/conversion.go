@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/conversion"
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/carryover"
 )
 
 // The hub is shaped like v1alpha2, where cleanPodPolicy, backoffLimit and
@@ -111,4 +112,22 @@ func mpiImplementationToHub(in MPIImplementation) *kubeflow.MPIDistributionType 
 		out = kubeflow.MPIDistributionType(in)
 	}
 	return &out
+}
+
+// The MPIJob conversions keep what the other side cannot express in the
+// reserved annotation (package carryover), so that no round trip through
+// this version loses anything.
+
+func Convert_kubeflow_MPIJob_To_v2beta1_MPIJob(in *kubeflow.MPIJob, out *MPIJob, s conversion.Scope) error {
+	if err := autoConvert_kubeflow_MPIJob_To_v2beta1_MPIJob(in, out, s); err != nil {
+		return err
+	}
+	return carryover.Annotate(carryover.V2beta1, in, &out.ObjectMeta)
+}
+
+func Convert_v2beta1_MPIJob_To_kubeflow_MPIJob(in *MPIJob, out *kubeflow.MPIJob, s conversion.Scope) error {
+	if err := autoConvert_v2beta1_MPIJob_To_kubeflow_MPIJob(in, out, s); err != nil {
+		return err
+	}
+	return carryover.Unannotate(out)
 }

@@ -55,7 +55,7 @@ func (mpiJobStrategy) NamespaceScoped() bool { return true }
 // GetResetFields tells server-side apply that the main resource never
 // persists a client's status, so applying one there is not a conflict.
 func (mpiJobStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return resetFieldsOfEveryVersion(fieldpath.MakePathOrDie("status"))
+	return resetFieldsOfEveryVersion(fieldpath.MakePathOrDie("status"), reservedAnnotationPath)
 }
 
 // PrepareForCreate drops any status the client sent (only the operator
@@ -77,7 +77,7 @@ func (mpiJobStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Obj
 	oldJob := old.(*kubeflow.MPIJob)
 	newJob.Status = oldJob.Status
 	carryover.DropAnnotation(&newJob.ObjectMeta)
-	carryover.Take(requestVersion(ctx), oldJob).RestoreSpec(newJob)
+	carryover.RestoreSpec(requestVersion(ctx), oldJob, newJob)
 	if !apiequality.Semantic.DeepEqual(newJob.Spec, oldJob.Spec) {
 		newJob.Generation = oldJob.Generation + 1
 	}
@@ -140,7 +140,7 @@ func (statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Obj
 	newJob.ObjectMeta = *oldJob.ObjectMeta.DeepCopy()
 	newJob.ManagedFields = managedFields
 	newJob.Spec = *oldJob.Spec.DeepCopy()
-	carryover.Take(requestVersion(ctx), oldJob).RestoreStatus(newJob)
+	carryover.RestoreStatus(requestVersion(ctx), oldJob, newJob)
 }
 
 func (s statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {

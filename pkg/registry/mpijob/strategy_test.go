@@ -133,14 +133,14 @@ func TestStatusPrepareForUpdate(t *testing.T) {
 
 func TestGetResetFields(t *testing.T) {
 	s, st := testStrategies()
-	check := func(name string, got map[fieldpath.APIVersion]*fieldpath.Set, want ...string) {
+	check := func(name string, got map[fieldpath.APIVersion]*fieldpath.Set, want ...fieldpath.Path) {
 		t.Helper()
 		if len(got) != 2 {
 			t.Fatalf("%s: reset fields keyed %v, want kubeflow.org/v1alpha2 and kubeflow.org/v2beta1", name, got)
 		}
 		wantSet := fieldpath.NewSet()
 		for _, w := range want {
-			wantSet.Insert(fieldpath.MakePathOrDie(w))
+			wantSet.Insert(w)
 		}
 		for _, version := range []fieldpath.APIVersion{"kubeflow.org/v1alpha2", "kubeflow.org/v2beta1"} {
 			set, ok := got[version]
@@ -152,8 +152,9 @@ func TestGetResetFields(t *testing.T) {
 			}
 		}
 	}
-	check("main", s.GetResetFields(), "status")
-	check("status", st.GetResetFields(), "metadata", "spec")
+	check("main", s.GetResetFields(), fieldpath.MakePathOrDie("status"),
+		fieldpath.MakePathOrDie("metadata", "annotations", "internal.mpijob-apiserver.kubeflow.org/preserved"))
+	check("status", st.GetResetFields(), fieldpath.MakePathOrDie("metadata"), fieldpath.MakePathOrDie("spec"))
 }
 
 func TestWarnings(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
+	"github.com/mpijob/mpijob-apiserver/api/kubeflow/carryover"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
 )
@@ -39,6 +40,11 @@ func requestVersion(ctx context.Context) string {
 	}
 	return info.APIVersion
 }
+
+// reservedAnnotationPath is reset on every write: only the conversions set
+// it, so an apply configuration that holds it must not make its manager an
+// owner, which would name it in managedFields.
+var reservedAnnotationPath = fieldpath.MakePathOrDie("metadata", "annotations", carryover.Annotation)
 
 // resetFieldsOfEveryVersion lists paths, which mean the same in every served
 // version, as reset for each of them: server-side apply looks up the reset

@@ -79,51 +79,63 @@ func testDiscovery(t *testing.T, e *env) {
 		checkGroup(t, g)
 	})
 
-	t.Run("APIResourceList", func(t *testing.T) {
-		r := e.do(t, harness.Request{Method: "GET", URL: groupVersionPath})
-		harness.ExpectCode(t, r, http.StatusOK)
-		var l metav1.APIResourceList
-		decode(t, r, &l)
-		if l.Kind != "APIResourceList" || l.GroupVersion != "kubeflow.org/v1alpha2" {
-			t.Errorf("kind/groupVersion = %q/%q", l.Kind, l.GroupVersion)
-		}
-		byName := map[string]metav1.APIResource{}
-		for _, res := range l.APIResources {
-			byName[res.Name] = res
-		}
-		if len(byName) != 2 {
-			t.Errorf("resources = %v, want mpijobs and mpijobs/status", l.APIResources)
-		}
-		mj, ok := byName["mpijobs"]
-		if !ok {
-			t.Fatalf("no mpijobs in %s", r.Body)
-		}
-		if !mj.Namespaced || mj.Kind != "MPIJob" || mj.SingularName != "mpijob" {
-			t.Errorf("mpijobs namespaced/kind/singularName = %v/%q/%q", mj.Namespaced, mj.Kind, mj.SingularName)
-		}
-		if got := sorted(mj.Verbs); !slices.Equal(got, wantVerbs) {
-			t.Errorf("mpijobs verbs = %v, want %v", got, wantVerbs)
-		}
-		if got := sorted(mj.ShortNames); !slices.Equal(got, []string{"mj", "mpij"}) {
-			t.Errorf("shortNames = %v, want [mj mpij]", got)
-		}
-		if !slices.Equal(mj.Categories, []string{"kubeflow"}) {
-			t.Errorf("categories = %v, want [kubeflow]", mj.Categories)
-		}
-		if mj.StorageVersionHash == "" {
-			t.Errorf("mpijobs has no storageVersionHash")
-		}
-		st, ok := byName["mpijobs/status"]
-		if !ok {
-			t.Fatalf("no mpijobs/status in %s", r.Body)
-		}
-		if !st.Namespaced || st.Kind != "MPIJob" {
-			t.Errorf("mpijobs/status namespaced/kind = %v/%q", st.Namespaced, st.Kind)
-		}
-		if got := sorted(st.Verbs); !slices.Equal(got, wantStatusVerbs) {
-			t.Errorf("mpijobs/status verbs = %v, want %v", got, wantStatusVerbs)
-		}
-	})
+	for _, version := range servedVersions {
+		t.Run("APIResourceList/"+version, func(t *testing.T) {
+			r := e.do(t, harness.Request{Method: "GET", URL: "/apis/kubeflow.org/" + version})
+			harness.ExpectCode(t, r, http.StatusOK)
+			var l metav1.APIResourceList
+			decode(t, r, &l)
+			if l.Kind != "APIResourceList" || l.GroupVersion != "kubeflow.org/"+version {
+				t.Errorf("kind/groupVersion = %q/%q", l.Kind, l.GroupVersion)
+			}
+			byName := map[string]metav1.APIResource{}
+			for _, res := range l.APIResources {
+				byName[res.Name] = res
+			}
+			if len(byName) != 3 {
+				t.Errorf("resources = %v, want mpijobs, mpijobs/status and mpijobs/scale", l.APIResources)
+			}
+			mj, ok := byName["mpijobs"]
+			if !ok {
+				t.Fatalf("no mpijobs in %s", r.Body)
+			}
+			if !mj.Namespaced || mj.Kind != "MPIJob" || mj.SingularName != "mpijob" {
+				t.Errorf("mpijobs namespaced/kind/singularName = %v/%q/%q", mj.Namespaced, mj.Kind, mj.SingularName)
+			}
+			if got := sorted(mj.Verbs); !slices.Equal(got, wantVerbs) {
+				t.Errorf("mpijobs verbs = %v, want %v", got, wantVerbs)
+			}
+			if got := sorted(mj.ShortNames); !slices.Equal(got, []string{"mj", "mpij"}) {
+				t.Errorf("shortNames = %v, want [mj mpij]", got)
+			}
+			if !slices.Equal(mj.Categories, []string{"kubeflow"}) {
+				t.Errorf("categories = %v, want [kubeflow]", mj.Categories)
+			}
+			if mj.StorageVersionHash == "" {
+				t.Errorf("mpijobs has no storageVersionHash")
+			}
+			st, ok := byName["mpijobs/status"]
+			if !ok {
+				t.Fatalf("no mpijobs/status in %s", r.Body)
+			}
+			if !st.Namespaced || st.Kind != "MPIJob" {
+				t.Errorf("mpijobs/status namespaced/kind = %v/%q", st.Namespaced, st.Kind)
+			}
+			if got := sorted(st.Verbs); !slices.Equal(got, wantStatusVerbs) {
+				t.Errorf("mpijobs/status verbs = %v, want %v", got, wantStatusVerbs)
+			}
+			sc, ok := byName["mpijobs/scale"]
+			if !ok {
+				t.Fatalf("no mpijobs/scale in %s", r.Body)
+			}
+			if !sc.Namespaced || sc.Kind != "Scale" || sc.Group != "autoscaling" || sc.Version != "v1" {
+				t.Errorf("mpijobs/scale namespaced/kind/group/version = %v/%q/%q/%q", sc.Namespaced, sc.Kind, sc.Group, sc.Version)
+			}
+			if got := sorted(sc.Verbs); !slices.Equal(got, []string{"get", "patch", "update"}) {
+				t.Errorf("mpijobs/scale verbs = %v, want [get patch update]", got)
+			}
+		})
+	}
 
 	t.Run("Aggregated", func(t *testing.T) {
 		const accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -146,10 +158,24 @@ func testDiscovery(t *testing.T, e *env) {
 		if group == nil {
 			t.Fatalf("kubeflow.org not in the aggregated discovery: %s", truncate(r.Body))
 		}
-		if len(group.Versions) != 1 || group.Versions[0].Version != "v1alpha2" {
-			t.Fatalf("versions = %+v, want v1alpha2", group.Versions)
+		// The order is the preference: kubectl reads `get mj` in the first.
+		var versions []string
+		for _, v := range group.Versions {
+			versions = append(versions, v.Version)
 		}
-		v := group.Versions[0]
+		if !slices.Equal(versions, servedVersions) {
+			t.Fatalf("versions = %v, want %v in that order", versions, servedVersions)
+		}
+		for _, v := range group.Versions {
+			checkAggregatedVersion(t, v)
+		}
+	})
+}
+
+// checkAggregatedVersion checks one version of kubeflow.org in the
+// aggregated discovery document: mpijobs with its status and scale.
+func checkAggregatedVersion(t *testing.T, v apidiscoveryv2.APIVersionDiscovery) {
+	t.Run(v.Version, func(t *testing.T) {
 		if v.Freshness != "" && v.Freshness != apidiscoveryv2.DiscoveryFreshnessCurrent {
 			t.Errorf("freshness = %q", v.Freshness)
 		}
@@ -165,7 +191,7 @@ func testDiscovery(t *testing.T, e *env) {
 		// (deployments in apps/v1 too); the kind is always set.
 		if res.ResponseKind == nil || res.ResponseKind.Kind != "MPIJob" ||
 			(res.ResponseKind.Group != "" && res.ResponseKind.Group != "kubeflow.org") ||
-			(res.ResponseKind.Version != "" && res.ResponseKind.Version != "v1alpha2") {
+			(res.ResponseKind.Version != "" && res.ResponseKind.Version != v.Version) {
 			t.Errorf("responseKind = %+v", res.ResponseKind)
 		}
 		if got := sorted(res.Verbs); !slices.Equal(got, wantVerbs) {
@@ -177,10 +203,21 @@ func testDiscovery(t *testing.T, e *env) {
 		if !slices.Equal(res.Categories, []string{"kubeflow"}) {
 			t.Errorf("categories = %v", res.Categories)
 		}
-		if len(res.Subresources) != 1 || res.Subresources[0].Subresource != "status" {
-			t.Fatalf("subresources = %+v, want status", res.Subresources)
+		subresources := map[string]apidiscoveryv2.APISubresourceDiscovery{}
+		for _, sub := range res.Subresources {
+			subresources[sub.Subresource] = sub
 		}
-		sub := res.Subresources[0]
+		sub, hasStatus := subresources["status"]
+		scale, hasScale := subresources["scale"]
+		if len(res.Subresources) != 2 || !hasStatus || !hasScale {
+			t.Fatalf("subresources = %+v, want status and scale", res.Subresources)
+		}
+		if scale.ResponseKind == nil || scale.ResponseKind.Kind != "Scale" || scale.ResponseKind.Group != "autoscaling" || scale.ResponseKind.Version != "v1" {
+			t.Errorf("scale responseKind = %+v, want autoscaling/v1 Scale", scale.ResponseKind)
+		}
+		if got := sorted(scale.Verbs); !slices.Equal(got, []string{"get", "patch", "update"}) {
+			t.Errorf("scale verbs = %v", got)
+		}
 		if got := sorted(sub.Verbs); !slices.Equal(got, wantStatusVerbs) {
 			t.Errorf("status verbs = %v", got)
 		}
@@ -188,16 +225,26 @@ func testDiscovery(t *testing.T, e *env) {
 		// the parent's kind empty (deployments/status too); the kind is set.
 		if sub.ResponseKind == nil || sub.ResponseKind.Kind != "MPIJob" ||
 			(sub.ResponseKind.Group != "" && sub.ResponseKind.Group != "kubeflow.org") ||
-			(sub.ResponseKind.Version != "" && sub.ResponseKind.Version != "v1alpha2") {
+			(sub.ResponseKind.Version != "" && sub.ResponseKind.Version != v.Version) {
 			t.Errorf("status responseKind = %+v", sub.ResponseKind)
 		}
 	})
 }
 
+// servedVersions are the versions of kubeflow.org, the preferred first.
+var servedVersions = []string{"v1alpha2", "v2beta1"}
+
 func checkGroup(t *testing.T, g metav1.APIGroup) {
 	t.Helper()
-	if len(g.Versions) != 1 || g.Versions[0].GroupVersion != "kubeflow.org/v1alpha2" || g.Versions[0].Version != "v1alpha2" {
-		t.Errorf("versions = %+v, want kubeflow.org/v1alpha2", g.Versions)
+	var versions []string
+	for _, v := range g.Versions {
+		versions = append(versions, v.Version)
+		if v.GroupVersion != "kubeflow.org/"+v.Version {
+			t.Errorf("groupVersion = %q for version %q", v.GroupVersion, v.Version)
+		}
+	}
+	if !slices.Equal(versions, servedVersions) {
+		t.Errorf("versions = %+v, want %v in that order", g.Versions, servedVersions)
 	}
 	if g.PreferredVersion.GroupVersion != "kubeflow.org/v1alpha2" {
 		t.Errorf("preferredVersion = %+v", g.PreferredVersion)
