@@ -28,14 +28,17 @@
 #   secrets.yaml              the Secrets the manifests mount, as `kubectl create secret ... --dry-run=client
 #                             -o yaml` prints them: mpijob-apiserver-serving-cert, mpijob-etcd-server-tls,
 #                             mpijob-etcd-peer-tls, mpijob-etcd-client-tls (each tls.crt, tls.key, ca.crt)
-#   apiservice-cabundle.yaml  a merge patch that sets the caBundle of the APIService v1alpha2.kubeflow.org
+#   apiservice-cabundle.yaml  a merge patch that sets the caBundle of an APIService; every APIService of the
+#                             server (label app.kubernetes.io/name=mpijob-apiserver: v1alpha2.kubeflow.org and,
+#                             with the v2beta1 component, v2beta1.kubeflow.org) needs it
 #
 # Then install (README.md, "Run in a cluster"):
 #   kubectl apply -k artifacts/deploy
 #   kubectl apply --server-side -f OUT_DIR/secrets.yaml
-#   kubectl patch apiservice v1alpha2.kubeflow.org --type=merge --patch-file OUT_DIR/apiservice-cabundle.yaml
+#   kubectl get apiservices -l app.kubernetes.io/name=mpijob-apiserver -o name |
+#       xargs -I{} kubectl patch {} --type=merge --patch-file OUT_DIR/apiservice-cabundle.yaml
 # --apply does the last two against kubectl's current context (creating the namespace if needed; the
-# APIService is patched once it exists, so run it again after `kubectl apply -k` if it did not yet).
+# APIServices are patched once they exist, so run it again after `kubectl apply -k` if they did not yet).
 #
 # Idempotent: a run keeps every certificate that is still good (its key matches, it verifies against its
 # CA, it has more than 30 days left and was made with the same names and usages) and remakes the others;
@@ -48,7 +51,8 @@ set -o errexit -o nounset -o pipefail
 
 readonly NAMESPACE=mpijob-system
 readonly SERVICE=mpijob-apiserver
-readonly APISERVICE=v1alpha2.kubeflow.org
+# The label artifacts/deploy gives every APIService of the server.
+readonly APISERVICE_SELECTOR=app.kubernetes.io/name=mpijob-apiserver
 readonly ETCD=mpijob-etcd
 readonly ETCD_MEMBERS=3
 readonly LEAF_DAYS=365
@@ -203,7 +207,8 @@ if [[ "${APPLY}" != true ]]; then
 Next:
   kubectl apply -k ${ROOT}/artifacts/deploy
   kubectl apply --server-side -f ${OUT}/secrets.yaml
-  kubectl patch apiservice ${APISERVICE} --type=merge --patch-file ${OUT}/apiservice-cabundle.yaml
+  kubectl get apiservices -l ${APISERVICE_SELECTOR} -o name |
+      xargs -I{} kubectl patch {} --type=merge --patch-file ${OUT}/apiservice-cabundle.yaml
 (or run this again with --apply for the last two)
 EOF
     exit 0
@@ -212,9 +217,12 @@ fi
 kubectl apply -f "${ROOT}/artifacts/deploy/base/namespace.yaml"
 # Server-side apply: no last-applied annotation holding a second copy of each private key.
 kubectl apply --server-side --field-manager=mpijob-gen-certs -f secrets.yaml
-if kubectl get apiservice "${APISERVICE}" >/dev/null 2>&1; then
-    kubectl patch apiservice "${APISERVICE}" --type=merge --patch-file apiservice-cabundle.yaml
+apiservices="$(kubectl get apiservices --selector="${APISERVICE_SELECTOR}" --output=name)"
+if [[ -n "${apiservices}" ]]; then
+    for apiservice in ${apiservices}; do
+        kubectl patch "${apiservice}" --type=merge --patch-file apiservice-cabundle.yaml
+    done
 else
-    echo "APIService ${APISERVICE} does not exist yet: after kubectl apply -k artifacts/deploy, run" >&2
-    echo "  kubectl patch apiservice ${APISERVICE} --type=merge --patch-file ${OUT}/apiservice-cabundle.yaml" >&2
+    echo "no APIService labelled ${APISERVICE_SELECTOR} exists yet: after kubectl apply -k artifacts/deploy," >&2
+    echo "run this again with --apply" >&2
 fi

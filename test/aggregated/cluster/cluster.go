@@ -39,6 +39,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,6 +111,9 @@ type Cluster struct {
 	kubeconfigs map[string]string
 	removeDir   bool
 	servers     []*Server
+
+	apiVersionsMu sync.Mutex
+	apiVersions   []APIVersion // APIVersions, once known
 }
 
 // Start makes a PKI, starts etcd and kube-apiserver, and waits until

@@ -113,11 +113,17 @@ func DeployDir() (string, error) {
 // RenderDeploy is `kubectl kustomize artifacts/deploy` (kubectl v1.37.2's
 // kustomize), decoded into objects.
 func (c *Cluster) RenderDeploy(ctx context.Context) ([]*unstructured.Unstructured, error) {
+	return c.RenderKustomization(ctx, "")
+}
+
+// RenderKustomization is `kubectl kustomize artifacts/deploy/<sub>`, e.g.
+// sub "cert-manager" for the overlay, decoded into objects.
+func (c *Cluster) RenderKustomization(ctx context.Context, sub string) ([]*unstructured.Unstructured, error) {
 	dir, err := DeployDir()
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.kubectlOK(ctx, Admin, "", "kustomize", dir)
+	out, err := c.kubectlOK(ctx, Admin, "", "kustomize", filepath.Join(dir, sub))
 	if err != nil {
 		return nil, err
 	}
