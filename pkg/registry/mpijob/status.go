@@ -30,7 +30,8 @@ import (
 // progress. It shares the main store and differs only in its update
 // strategy, which persists nothing but the status.
 type StatusREST struct {
-	store *genericregistry.Store
+	store     *genericregistry.Store
+	convertor runtime.ObjectConvertor
 }
 
 var (
@@ -60,6 +61,7 @@ func (r *StatusREST) Get(ctx context.Context, name string, options *metav1.GetOp
 func (r *StatusREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
 	sctx, cancel := storageContext(ctx)
 	defer cancel()
+	objInfo = seenInRequestVersion(ctx, r.convertor, objInfo)
 	out, created, err := r.store.Update(sctx, name, objInfo, createValidation, updateValidation, false, options)
 	return out, created, interpretStorageDeadline(ctx, sctx, interpretTooLarge(err))
 }

@@ -45,6 +45,7 @@ type Options struct {
 type REST struct {
 	*genericregistry.Store
 	noGarbageCollector bool
+	convertor          runtime.ObjectConvertor
 }
 
 var (
@@ -84,7 +85,8 @@ func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, opts 
 	statusStore.UpdateStrategy = status
 	statusStore.ResetFieldsStrategy = status
 
-	return &REST{Store: store, noGarbageCollector: opts.NoGarbageCollector}, &StatusREST{store: &statusStore}, nil
+	return &REST{Store: store, noGarbageCollector: opts.NoGarbageCollector, convertor: scheme},
+		&StatusREST{store: &statusStore, convertor: scheme}, nil
 }
 
 // ShortNames are the old CRD's: kubectl get mj.
@@ -105,6 +107,7 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
 	sctx, cancel := storageContext(ctx)
 	defer cancel()
+	objInfo = seenInRequestVersion(ctx, r.convertor, objInfo)
 	out, created, err := r.Store.Update(sctx, name, objInfo, createValidation, updateValidation, forceAllowCreate, options)
 	return out, created, interpretStorageDeadline(ctx, sctx, interpretTooLarge(err))
 }
