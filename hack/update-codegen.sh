@@ -90,6 +90,7 @@ kube::codegen::gen_openapi \
     --output-pkg "${module}/pkg/generated/openapi" \
     --output-model-name-file zz_generated.model_name.go \
     --extra-pkgs k8s.io/api/core/v1 \
+    --extra-pkgs k8s.io/api/autoscaling/v1 \
     --extra-pkgs k8s.io/apimachinery/pkg/util/intstr \
     --report-filename "${root}/hack/api-rule-violations.list" \
     --update-report \

@@ -82,8 +82,7 @@ func (c *Config) Complete() (CompletedConfig, error) {
 	if err != nil {
 		return CompletedConfig{}, fmt.Errorf("creating the mpijobs storage: %w", err)
 	}
-	// /scale serves a type from outside the generated definitions.
-	mpijobstorage.AddScaleOpenAPIDefinitions(c.GenericConfig.OpenAPIConfig, c.GenericConfig.OpenAPIV3Config)
+	mpijobstorage.PublishServedScaleKinds(c.GenericConfig.OpenAPIConfig, c.GenericConfig.OpenAPIV3Config)
 	c.GenericConfig.BuildHandlerChainFunc = filters.BuildHandlerChain(c.GenericConfig.BuildHandlerChainFunc,
 		filters.MPIJobs{
 			Get: func(ctx context.Context, name string) (runtime.Object, error) {

@@ -17,50 +17,20 @@ limitations under the License.
 package mpijob
 
 import (
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 )
 
-// AddScaleOpenAPIDefinitions adds the autoscaling/v1 Scale that /scale
-// serves to the definitions of the OpenAPI configurations (either may be
-// nil). The published spec needs it, and so does server-side apply, which
-// types the objects of every route by it.
-func AddScaleOpenAPIDefinitions(v2 *common.Config, v3 *common.OpenAPIV3Config) {
-	if v2 != nil {
-		if v2.GetDefinitions != nil {
-			v2.GetDefinitions = withScale(v2.GetDefinitions)
-		}
-		if v2.GetDefinitionName != nil {
-			v2.GetDefinitionName = withoutInternalKinds(v2.GetDefinitionName)
-		}
+// PublishServedScaleKinds makes the OpenAPI configurations (either may be
+// nil) publish autoscaling/v1 Scale, whose definition is generated with the
+// group's own, for its served version only.
+func PublishServedScaleKinds(v2 *common.Config, v3 *common.OpenAPIV3Config) {
+	if v2 != nil && v2.GetDefinitionName != nil {
+		v2.GetDefinitionName = withoutInternalKinds(v2.GetDefinitionName)
 	}
-	if v3 == nil {
-		return
-	}
-	if v3.GetDefinitions != nil {
-		v3.GetDefinitions = withScale(v3.GetDefinitions)
-	}
-	if v3.GetDefinitionName != nil {
+	if v3 != nil && v3.GetDefinitionName != nil {
 		v3.GetDefinitionName = withoutInternalKinds(v3.GetDefinitionName)
-	}
-	// The V3 configuration may hold its definitions already computed, and
-	// then reads nothing else.
-	if v3.Definitions != nil {
-		ref := func(name string) spec.Ref {
-			defName := name
-			if v3.GetDefinitionName != nil {
-				defName, _ = v3.GetDefinitionName(name)
-			}
-			return spec.MustCreateRef("#/components/schemas/" + common.EscapeJsonPointer(defName))
-		}
-		for name, def := range scaleOpenAPIDefinitions(ref) {
-			if _, ok := v3.Definitions[name]; !ok {
-				v3.Definitions[name] = def
-			}
-		}
 	}
 }
 
@@ -92,57 +62,3 @@ func withoutInternalKinds(name func(string) (string, spec.Extensions)) func(stri
 }
 
 const gvkExtension = "x-kubernetes-group-version-kind"
-
-func withScale(defs common.GetOpenAPIDefinitions) common.GetOpenAPIDefinitions {
-	return func(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
-		out := defs(ref)
-		for name, def := range scaleOpenAPIDefinitions(ref) {
-			if _, ok := out[name]; !ok {
-				out[name] = def
-			}
-		}
-		return out
-	}
-}
-
-func scaleOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
-	scale, scaleSpec, scaleStatus := autoscalingv1.Scale{}.OpenAPIModelName(),
-		autoscalingv1.ScaleSpec{}.OpenAPIModelName(), autoscalingv1.ScaleStatus{}.OpenAPIModelName()
-	objectMeta := metav1.ObjectMeta{}.OpenAPIModelName()
-	str := func(doc string) spec.Schema {
-		return spec.Schema{SchemaProps: spec.SchemaProps{Description: doc, Type: []string{"string"}}}
-	}
-	int32Schema := func(doc string) spec.Schema {
-		return spec.Schema{SchemaProps: spec.SchemaProps{Description: doc, Type: []string{"integer"}, Format: "int32", Default: 0}}
-	}
-	object := func(doc string, props map[string]spec.Schema, required ...string) spec.Schema {
-		return spec.Schema{SchemaProps: spec.SchemaProps{Description: doc, Type: []string{"object"}, Properties: props, Required: required}}
-	}
-	refTo := func(doc, name string) spec.Schema {
-		return spec.Schema{SchemaProps: spec.SchemaProps{Description: doc, Default: map[string]interface{}{}, Ref: ref(name)}}
-	}
-	return map[string]common.OpenAPIDefinition{
-		scale: {
-			Schema: object("Scale is the number of workers of an MPIJob, as its scale subresource reads and writes it.",
-				map[string]spec.Schema{
-					"apiVersion": str("APIVersion of this representation of the object."),
-					"kind":       str("Kind of the object: Scale."),
-					"metadata":   refTo("The MPIJob's name, namespace, uid, resourceVersion and creationTimestamp.", objectMeta),
-					"spec":       refTo("The desired number of workers.", scaleSpec),
-					"status":     refTo("The observed number of workers; read-only.", scaleStatus),
-				}),
-			Dependencies: []string{objectMeta, scaleSpec, scaleStatus},
-		},
-		scaleSpec: {
-			Schema: object("ScaleSpec is the desired number of workers.", map[string]spec.Schema{
-				"replicas": int32Schema("spec.mpiReplicaSpecs[Worker].replicas of the MPIJob."),
-			}),
-		},
-		scaleStatus: {
-			Schema: object("ScaleStatus is the observed number of workers.", map[string]spec.Schema{
-				"replicas": int32Schema("The Worker replica status's active count."),
-				"selector": str("The Worker replica status's selector, or its labelSelector as a string; empty when the operator sets neither."),
-			}, "replicas"),
-		},
-	}
-}
