@@ -44,8 +44,9 @@ func TestDecodeDoesNotDefault(t *testing.T) {
 	}
 }
 
-// TestCorruptAnnotation: a reserved annotation that is not what the codec
-// writes fails the read with an error naming the annotation.
+// TestCorruptAnnotation: a reserved annotation that is not what the
+// conversions write, in bytes of either version, fails the read with an
+// error naming the annotation and the job.
 func TestCorruptAnnotation(t *testing.T) {
 	cs, _ := codecs(t)
 	for name, value := range map[string]string{
@@ -54,16 +55,18 @@ func TestCorruptAnnotation(t *testing.T) {
 		"not object":  `[1,2]`,
 		"empty value": ``,
 	} {
-		data := `{"apiVersion":"kubeflow.org/v1alpha2","kind":"MPIJob","metadata":{"name":"a","namespace":"n","annotations":{"` +
-			carryover.Annotation + `":` + quote(value) + `}},"spec":{}}`
-		for storage, c := range cs {
-			obj, _, err := c.Decode([]byte(data), nil, &kubeflow.MPIJob{})
-			if err == nil {
-				t.Errorf("%s: the %s-storage codec read %+v without an error", name, storage, obj)
-				continue
-			}
-			if !strings.Contains(err.Error(), carryover.Annotation) || !strings.Contains(err.Error(), "n/a") {
-				t.Errorf("%s: the error does not name the annotation and the job: %v", name, err)
+		for _, written := range []string{"v1alpha2", "v2beta1"} {
+			data := `{"apiVersion":"kubeflow.org/` + written + `","kind":"MPIJob","metadata":{"name":"a","namespace":"n","annotations":{"` +
+				carryover.Annotation + `":` + quote(value) + `}},"spec":{}}`
+			for storage, c := range cs {
+				obj, _, err := c.Decode([]byte(data), nil, &kubeflow.MPIJob{})
+				if err == nil {
+					t.Errorf("%s, stored as %s: the %s-storage codec read %+v without an error", name, written, storage, obj)
+					continue
+				}
+				if !strings.Contains(err.Error(), carryover.Annotation) || !strings.Contains(err.Error(), "n/a") {
+					t.Errorf("%s, stored as %s: the error does not name the annotation and the job: %v", name, written, err)
+				}
 			}
 		}
 	}

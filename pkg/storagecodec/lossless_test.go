@@ -27,22 +27,24 @@ import (
 const objectsPerVersion = 10000
 
 // TestStoredLossless: for each storage version S, a hub object is stored as
-// JSON of S, with the reserved annotation exactly when S cannot express all
-// of it and holding what the object's own fields say, never a value a client
-// sent; it reads back as it was (less a client's annotation), through a
-// codec of either storage version, so changing --storage-version loses
-// nothing already stored.
+// JSON of S, with the reserved annotation (written by the conversion to S)
+// exactly when carryover.Take(S, obj) is non-empty and holding that, never a
+// stale copy the hub object held; it reads back as it was (the conversion
+// from S restores and removes the annotation), through a codec of either
+// storage version, so changing --storage-version loses nothing already
+// stored. Objects the server holds have no annotation; a fuzzed stale one
+// is kept in some objects to check it is replaced.
 func TestStoredLossless(t *testing.T) {
 	cs, factory := codecs(t)
 	for _, gv := range storageVersions {
 		t.Run(gv.Version, func(t *testing.T) {
 			f := filler(t, factory)
-			annotated, clientCopies := 0, 0
+			annotated, staleCopies := 0, 0
 			for i := 0; i < objectsPerVersion; i++ {
 				job := fuzzedHub(t, f)
 				before := job.DeepCopy()
 				if _, ok := job.Annotations[carryover.Annotation]; ok {
-					clientCopies++
+					staleCopies++
 				}
 				data := encode(t, cs[gv.Version], job)
 				if d := cmp.Diff(before, job); d != "" {
@@ -74,7 +76,7 @@ func TestStoredLossless(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%d objects: %d stored with the annotation, %d sent with a client's copy", objectsPerVersion, annotated, clientCopies)
+			t.Logf("%d objects: %d stored with the annotation, %d filled with a stale copy", objectsPerVersion, annotated, staleCopies)
 		})
 	}
 }
