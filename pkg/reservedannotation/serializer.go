@@ -86,10 +86,10 @@ func (s serializer) Encode(obj runtime.Object, w io.Writer) error {
 // before conversion could read it.
 func (s serializer) Decode(data []byte, defaults *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
 	obj, gvk, err := s.inner.Decode(data, defaults, into)
-	if err == nil {
-		if meta := objectMeta(obj); meta != nil {
-			carryover.DropAnnotation(meta)
-		}
+	// A strict decoding error (an unknown or duplicate field) comes with the
+	// object, which the handler still uses under fieldValidation=Warn.
+	if meta := objectMeta(obj); meta != nil {
+		carryover.DropAnnotation(meta)
 	}
 	return obj, gvk, err
 }

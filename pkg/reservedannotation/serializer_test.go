@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/carryover"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/install"
@@ -43,7 +44,7 @@ func factories(t *testing.T) (serializer.CodecFactory, runtime.NegotiatedSeriali
 	t.Helper()
 	scheme := runtime.NewScheme()
 	install.Install(scheme)
-	metav1.AddMetaToScheme(scheme)
+	utilruntime.Must(metav1.AddMetaToScheme(scheme))
 	codecs := serializer.NewCodecFactory(scheme)
 	return codecs, reservedannotation.NegotiatedSerializer(codecs)
 }

@@ -76,6 +76,7 @@ func (p *V2beta1Only) restoreSpec(spec *kubeflow.MPIJobSpec) {
 	spec.RunLauncherAsWorker = p.RunLauncherAsWorker
 	spec.SSHAuthMountPath = p.SSHAuthMountPath
 	spec.LauncherCreationPolicy = p.LauncherCreationPolicy
+	clearV2beta1OnlyPolicies(spec)
 	if p.Suspend == nil && p.ManagedBy == nil && p.ScheduleTimeoutSeconds == nil {
 		return
 	}
@@ -88,6 +89,29 @@ func (p *V2beta1Only) restoreSpec(spec *kubeflow.MPIJobSpec) {
 			spec.RunPolicy.SchedulingPolicy = &kubeflow.SchedulingPolicy{}
 		}
 		spec.RunPolicy.SchedulingPolicy.ScheduleTimeoutSeconds = p.ScheduleTimeoutSeconds
+	}
+}
+
+// clearV2beta1OnlyPolicies drops what the written spec holds of the
+// v2beta1-only policy fields (a v1alpha2 write cannot have set them; an
+// apply configuration carrying the reserved annotation could), and a policy
+// that only they made invisible to v1alpha2.
+func clearV2beta1OnlyPolicies(spec *kubeflow.MPIJobSpec) {
+	rp := spec.RunPolicy
+	if rp == nil {
+		return
+	}
+	runPolicyShown := kubeflow.RunPolicyVisibleInV1alpha2(rp)
+	rp.Suspend, rp.ManagedBy = nil, nil
+	if sp := rp.SchedulingPolicy; sp != nil {
+		schedulingPolicyShown := kubeflow.SchedulingPolicyVisibleInV1alpha2(sp)
+		sp.ScheduleTimeoutSeconds = nil
+		if !schedulingPolicyShown {
+			rp.SchedulingPolicy = nil
+		}
+	}
+	if !runPolicyShown {
+		spec.RunPolicy = nil
 	}
 }
 

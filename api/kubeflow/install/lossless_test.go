@@ -199,9 +199,9 @@ func TestReaderSeesOnlyItsVersion(t *testing.T) {
 		for i := 0; i < objectsPerPair && diffs < maxReported; i++ {
 			written := e.body(e.fuzzed(b), b)
 			projected := written
-			switch {
-			case a.name == b.name:
-			case a.name == carryover.V1alpha2:
+			switch a.name {
+			case b.name:
+			case carryover.V1alpha2:
 				projected = withoutV2beta1Only(written)
 			default:
 				projected = withoutV1alpha2Only(written)

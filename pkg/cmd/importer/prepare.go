@@ -151,7 +151,9 @@ func stripServerFields(m metav1.Object) {
 	m.SetUID("")
 	m.SetCreationTimestamp(metav1.Time{})
 	m.SetGeneration(0)
-	m.SetSelfLink("") //nolint:staticcheck // SA1019: an export from an old cluster may still carry the deprecated field; it must not be sent
+	// An export from an old cluster may still carry the deprecated selfLink;
+	// it must not be sent.
+	m.SetSelfLink("")
 	// managedFields record the old cluster's writers and times. Sent on a
 	// create they would be taken as given, claiming writes this server never
 	// saw; without them the import's field manager owns what it wrote, and

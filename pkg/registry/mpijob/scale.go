@@ -56,7 +56,7 @@ var ScaleGroupVersionKind = autoscalingv1.SchemeGroupVersion.WithKind("Scale")
 // NewScaleREST returns the storage of /mpijobs/scale on the store of main.
 func NewScaleREST(main *REST) *ScaleREST {
 	store := *main.Store
-	strategy := scaleStrategy{main.Store.UpdateStrategy.(mpiJobStrategy)}
+	strategy := scaleStrategy{main.UpdateStrategy.(mpiJobStrategy)}
 	store.UpdateStrategy = strategy
 	return &ScaleREST{store: &store}
 }
