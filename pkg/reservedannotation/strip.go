@@ -108,14 +108,5 @@ func has(meta *metav1.ObjectMeta) bool {
 // drop replaces the annotations map of a copied object, whose map is still
 // the original's.
 func drop(meta *metav1.ObjectMeta) {
-	annotations := make(map[string]string, len(meta.Annotations)-1)
-	for k, v := range meta.Annotations {
-		if k != carryover.Annotation {
-			annotations[k] = v
-		}
-	}
-	if len(annotations) == 0 {
-		annotations = nil
-	}
-	meta.Annotations = annotations
+	meta.Annotations = carryover.WithoutAnnotation(meta.Annotations)
 }

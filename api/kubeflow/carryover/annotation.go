@@ -42,21 +42,16 @@ func Annotate(version string, job *kubeflow.MPIJob, meta *metav1.ObjectMeta) err
 	if p.IsZero() && !had {
 		return nil
 	}
-	annotations := make(map[string]string, len(meta.Annotations)+1)
-	for k, v := range meta.Annotations {
-		if k != Annotation {
-			annotations[k] = v
-		}
-	}
+	annotations := WithoutAnnotation(meta.Annotations)
 	if !p.IsZero() {
 		value, err := p.Marshal()
 		if err != nil {
 			return fmt.Errorf("keeping what %s cannot express of %s/%s: %w", version, job.Namespace, job.Name, err)
 		}
+		if annotations == nil {
+			annotations = make(map[string]string, 1)
+		}
 		annotations[Annotation] = value
-	}
-	if len(annotations) == 0 {
-		annotations = nil
 	}
 	meta.Annotations = annotations
 	return nil
@@ -74,16 +69,23 @@ func Unannotate(job *kubeflow.MPIJob) error {
 	if err != nil {
 		return fmt.Errorf("%s/%s: %w", job.Namespace, job.Name, err)
 	}
-	annotations := make(map[string]string, len(job.Annotations)-1)
-	for k, v := range job.Annotations {
-		if k != Annotation {
-			annotations[k] = v
-		}
-	}
-	if len(annotations) == 0 {
-		annotations = nil
-	}
-	job.Annotations = annotations
+	job.Annotations = WithoutAnnotation(job.Annotations)
 	p.Restore(job)
 	return nil
+}
+
+// WithoutAnnotation returns a copy of annotations without the reserved one,
+// nil when nothing else is left (so the object equals its JSON round trip).
+// The map is copied, not changed: conversions share it with their input.
+func WithoutAnnotation(annotations map[string]string) map[string]string {
+	kept := make(map[string]string, len(annotations))
+	for k, v := range annotations {
+		if k != Annotation {
+			kept[k] = v
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return kept
 }

@@ -73,17 +73,8 @@ func (v versionView) view(job *kubeflow.MPIJob) (*kubeflow.MPIJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	if annotations := accessor.GetAnnotations(); annotations[carryover.Annotation] != "" {
-		kept := make(map[string]string, len(annotations)-1)
-		for k, value := range annotations {
-			if k != carryover.Annotation {
-				kept[k] = value
-			}
-		}
-		if len(kept) == 0 {
-			kept = nil
-		}
-		accessor.SetAnnotations(kept)
+	if _, has := accessor.GetAnnotations()[carryover.Annotation]; has {
+		accessor.SetAnnotations(carryover.WithoutAnnotation(accessor.GetAnnotations()))
 	}
 	hub, err := v.convertor.ConvertToVersion(versioned, kubeflow.SchemeGroupVersion)
 	if err != nil {
