@@ -367,8 +367,8 @@ spec:
 		for _, res := range resources.APIResources {
 			names = append(names, res.Name)
 		}
-		if !slices.Equal(names, []string{"mpijobs", "mpijobs/status"}) {
-			t.Errorf("GET %s lists %q, want mpijobs and mpijobs/status", base, names)
+		if !slices.Equal(names, []string{"mpijobs", "mpijobs/scale", "mpijobs/status"}) {
+			t.Errorf("GET %s lists %q, want mpijobs, mpijobs/scale and mpijobs/status", base, names)
 		}
 
 		// List, as JSON and as a Table.
