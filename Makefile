@@ -26,7 +26,7 @@ RUN_ARGS ?=
 TEST_MODULES := test/aggregated test/bench
 # Modules with code, vetted and linted; every go.mod, kept tidy.
 CODE_MODULES := . $(TEST_MODULES)
-GO_MODULES := $(CODE_MODULES) hack/tools
+GO_MODULES := $(CODE_MODULES) hack/tools test/operators/v0.7.0 test/operators/v0.3.0
 space := $(subst ,, )
 comma := ,
 # Build tags of files that plain builds leave out (test/faults). go vet runs
