@@ -37,12 +37,16 @@ type KubeletOptions struct {
 	LauncherPhase func(*corev1.Pod) corev1.PodPhase
 	// LauncherRunFor is how long a Job's pod stays Running (1 s when 0).
 	LauncherRunFor time.Duration
+	// LauncherMayEnd, when set, holds a Job's Running pod after
+	// LauncherRunFor until it returns true.
+	LauncherMayEnd func(*corev1.Pod) bool
 }
 
 // Kubelet stands in for the kubelet of a cluster without nodes: through the
 // real API (pods/status, as Admin) it moves every Pending pod of its
 // namespaces to Running with Ready=True and a pod IP, and a pod owned by a
-// Job on to LauncherPhase after LauncherRunFor. Nothing runs.
+// Job on to LauncherPhase after LauncherRunFor (and LauncherMayEnd). Nothing
+// runs.
 type Kubelet struct {
 	o      KubeletOptions
 	client kubernetes.Interface
@@ -156,7 +160,7 @@ func (k *Kubelet) sync(ctx context.Context, p *corev1.Pod) {
 		k.mu.Lock()
 		since, ok := k.running[string(p.UID)]
 		k.mu.Unlock()
-		if !ok || time.Since(since) < k.o.LauncherRunFor {
+		if !ok || time.Since(since) < k.o.LauncherRunFor || (k.o.LauncherMayEnd != nil && !k.o.LauncherMayEnd(p)) {
 			return
 		}
 		phase, code := corev1.PodSucceeded, int32(0)

@@ -1,0 +1,346 @@
+/*
+Copyright The mpijob-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package aggregated
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v2beta1 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
+	"github.com/mpijob/mpijob-apiserver/test/aggregated/cluster"
+	"github.com/mpijob/mpijob-apiserver/test/harness"
+)
+
+// operatorControllers are what the operators' jobs need of
+// kube-controller-manager: Jobs and StatefulSets make the pods, the
+// ServiceAccount controller the default ServiceAccount that pods need, and
+// the garbage collector, namespace and aggregation controllers as usual.
+var operatorControllers = []string{"job-controller", "statefulset-controller", "serviceaccount-controller",
+	cluster.GarbageCollectorController, cluster.NamespaceController, cluster.ClusterRoleAggregationController}
+
+// startOperator starts an Env with kube-controller-manager, applies op's
+// upstream RBAC, starts the kubelet stand-in on namespace and then op
+// watching it; everything stops when t ends. It returns the Env, op's module
+// directory and the kubelet stand-in.
+func startOperator(t *testing.T, ctx context.Context, op cluster.Operator, namespace string, ko cluster.KubeletOptions) (*cluster.Env, string, *cluster.Kubelet) {
+	t.Helper()
+	if _, err := op.Bin(); err != nil {
+		t.Fatal(err)
+	}
+	modDir, err := op.ModuleDir(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := cluster.StartEnvForTest(t, cluster.EnvOptions{
+		Cluster:     cluster.Options{Users: cluster.UsersWithOperators()},
+		Controllers: operatorControllers,
+	})
+	applied, err := env.ApplyOperatorRBAC(ctx, op, modDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("mpi-operator %s RBAC: %s", op.Version, strings.Join(applied, ", "))
+	if err := env.CreateNamespace(ctx, namespace); err != nil {
+		t.Fatal(err)
+	}
+	ko.Namespaces = []string{namespace}
+	kubelet := env.StartKubelet(ko)
+	t.Cleanup(func() {
+		for _, err := range kubelet.Stop() {
+			t.Errorf("kubelet stand-in: %v", err)
+		}
+	})
+	p, err := env.StartOperator(op, namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if exited, err := p.Exited(); exited {
+			t.Errorf("mpi-operator %s exited during the test: %v", op.Version, err)
+		}
+		_ = p.Teardown()
+		if t.Failed() {
+			t.Logf("mpi-operator %s log tail:\n%s", op.Version, p.LogTail(80))
+		}
+	})
+	return env, modDir, kubelet
+}
+
+// TestOperatorV070RunsV2beta1Job: mpi-operator v0.7.0, today's operator, runs
+// its own pi example, created in v2beta1, to Succeeded on our server, and the
+// job reads as Succeeded in v1alpha2 too.
+func TestOperatorV070RunsV2beta1Job(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	const ns = "mpi-v2"
+	env, modDir, kubelet := startOperator(t, ctx, cluster.OperatorV070, ns, cluster.KubeletOptions{})
+	mc, err := env.MPIJobClient(cluster.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every status the operator writes, from before the job exists.
+	w, err := mc.KubeflowV2beta1().MPIJobs(ns).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=pi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	pi, err := os.ReadFile(filepath.Join(modDir, "examples", "v2beta1", "pi", "pi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := env.Kubectl(cluster.Admin)
+	admin.Succeeds(t, string(pi), "-n", ns, "create", "-f", "-")
+
+	// The condition types in the order they turned True.
+	var seen []string
+	var job *v2beta1.MPIJob
+	for !slices.Contains(seen, string(v2beta1.JobSucceeded)) {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the MPIJob did not succeed; conditions turned True in this order: %v", seen)
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatalf("the watch ended; conditions so far: %v", seen)
+			}
+			j, isJob := ev.Object.(*v2beta1.MPIJob)
+			if !isJob {
+				t.Fatalf("watch event %s: %#v", ev.Type, ev.Object)
+			}
+			job = j
+			for _, c := range j.Status.Conditions {
+				if c.Status == corev1.ConditionTrue && !slices.Contains(seen, string(c.Type)) {
+					seen = append(seen, string(c.Type))
+				}
+			}
+		}
+	}
+	if want := []string{"Created", "Running", "Succeeded"}; !slices.Equal(seen, want) {
+		t.Errorf("conditions turned True in the order %v, want %v", seen, want)
+	}
+
+	// What the operator made for it, owned by the MPIJob.
+	owned := func(kind, name string, meta metav1.Object) {
+		t.Helper()
+		ref := metav1.GetControllerOf(meta)
+		if ref == nil || ref.Kind != "MPIJob" || ref.Name != "pi" || ref.UID != job.UID {
+			t.Errorf("%s %s: controller %+v, want MPIJob pi (uid %s)", kind, name, ref, job.UID)
+		}
+	}
+	svc, err := env.Client.CoreV1().Services(ns).Get(ctx, "pi", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned("Service", svc.Name, svc)
+	cm, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "pi-config", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned("ConfigMap", cm.Name, cm)
+	if !strings.Contains(cm.Data["hostfile"], "pi-worker-1") {
+		t.Errorf("ConfigMap pi-config: hostfile %q names no pi-worker-1", cm.Data["hostfile"])
+	}
+	sec, err := env.Client.CoreV1().Secrets(ns).Get(ctx, "pi-ssh", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned("Secret", sec.Name, sec)
+	launcher, err := env.Client.BatchV1().Jobs(ns).Get(ctx, "pi-launcher", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned("Job", launcher.Name, launcher)
+	if launcher.Status.Succeeded != 1 {
+		t.Errorf("Job pi-launcher: %d pods succeeded, want 1", launcher.Status.Succeeded)
+	}
+	ran := kubelet.Ran()
+	for _, want := range []string{ns + "/pi-worker-0", ns + "/pi-worker-1", ns + "/pi-launcher-"} {
+		if !slices.ContainsFunc(ran, func(p string) bool { return strings.HasPrefix(p, want) }) {
+			t.Errorf("no pod %s* ran; ran: %v", want, ran)
+		}
+	}
+
+	admin.Succeeds(t, "", "-n", ns, "wait", "--for=condition=Succeeded", "mpijob/pi", "--timeout=60s")
+	out := admin.Succeeds(t, "", "-n", ns, "get", "mpijobs.v1alpha2.kubeflow.org", "pi")
+	if _, rows := cluster.ParseTable(out); len(rows) != 1 || rows[0]["STATE"] != "Succeeded" {
+		t.Errorf("kubectl get mpijobs.v1alpha2.kubeflow.org pi: STATE is not Succeeded:\n%s", out)
+	}
+}
+
+// TestOperatorV030RunsV1alpha2Job: mpi-operator v0.3.0, the 2019 operator,
+// runs the repository's v1alpha2 example to Succeeded on our server; its STATE
+// column goes Created, Running, Succeeded.
+func TestOperatorV030RunsV1alpha2Job(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	const ns, name = "kube-test", "mpi-test"
+	// The launcher runs until the job has been seen Running: the operator
+	// writes Running only while the launcher is active and every worker is
+	// ready.
+	var sawRunning atomic.Bool
+	env, _, kubelet := startOperator(t, ctx, cluster.OperatorV030, ns, cluster.KubeletOptions{
+		LauncherMayEnd: func(*corev1.Pod) bool { return sawRunning.Load() },
+	})
+	states, err := watchStates(ctx, env, ns, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := harness.RepoPath("artifacts", "mpijobs", "mpi-test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := env.Kubectl(cluster.Admin)
+	admin.Succeeds(t, "", "create", "-f", example)
+
+	var seen []string
+	for len(seen) == 0 || seen[len(seen)-1] != "Succeeded" {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the MPIJob did not succeed; STATE went %v", seen)
+		case s, ok := <-states:
+			if !ok {
+				t.Fatalf("the watch ended; STATE went %v", seen)
+			}
+			if s != "" && (len(seen) == 0 || seen[len(seen)-1] != s) {
+				seen = append(seen, s)
+				if s == "Running" {
+					sawRunning.Store(true)
+				}
+			}
+		}
+	}
+	if want := []string{"Created", "Running", "Succeeded"}; !slices.Equal(seen, want) {
+		t.Errorf("STATE went %v, want %v", seen, want)
+	}
+
+	job, err := env.Client.CoreV1().RESTClient().Get().AbsPath("/apis/kubeflow.org/v1alpha2/namespaces", ns, "mpijobs", name).DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta metav1.PartialObjectMetadata
+	if err := json.Unmarshal(job, &meta); err != nil {
+		t.Fatal(err)
+	}
+	owned := func(kind, objName string, get func() (metav1.Object, error)) {
+		t.Helper()
+		obj, err := get()
+		if err != nil {
+			t.Errorf("%s %s: %v", kind, objName, err)
+			return
+		}
+		ref := metav1.GetControllerOf(obj)
+		if ref == nil || ref.Kind != "MPIJob" || ref.Name != name || ref.UID != meta.UID {
+			t.Errorf("%s %s: controller %+v, want MPIJob %s (uid %s)", kind, objName, ref, name, meta.UID)
+		}
+	}
+	kc := env.Client
+	owned("ConfigMap", name+"-config", func() (metav1.Object, error) {
+		return kc.CoreV1().ConfigMaps(ns).Get(ctx, name+"-config", metav1.GetOptions{})
+	})
+	owned("ServiceAccount", name+"-launcher", func() (metav1.Object, error) {
+		return kc.CoreV1().ServiceAccounts(ns).Get(ctx, name+"-launcher", metav1.GetOptions{})
+	})
+	owned("Role", name+"-launcher", func() (metav1.Object, error) {
+		return kc.RbacV1().Roles(ns).Get(ctx, name+"-launcher", metav1.GetOptions{})
+	})
+	owned("RoleBinding", name+"-launcher", func() (metav1.Object, error) {
+		return kc.RbacV1().RoleBindings(ns).Get(ctx, name+"-launcher", metav1.GetOptions{})
+	})
+	owned("StatefulSet", name+"-worker", func() (metav1.Object, error) {
+		return kc.AppsV1().StatefulSets(ns).Get(ctx, name+"-worker", metav1.GetOptions{})
+	})
+	owned("Job", name+"-launcher", func() (metav1.Object, error) {
+		return kc.BatchV1().Jobs(ns).Get(ctx, name+"-launcher", metav1.GetOptions{})
+	})
+	ran := kubelet.Ran()
+	for _, want := range []string{ns + "/" + name + "-worker-0", ns + "/" + name + "-worker-1", ns + "/" + name + "-launcher-"} {
+		if !slices.ContainsFunc(ran, func(p string) bool { return strings.HasPrefix(p, want) }) {
+			t.Errorf("no pod %s* ran; ran: %v", want, ran)
+		}
+	}
+}
+
+// watchStates watches the MPIJob ns/name in v1alpha2 as kubectl get does, as
+// a Table, and sends its STATE cell of every event.
+func watchStates(ctx context.Context, env *cluster.Env, ns, name string) (<-chan string, error) {
+	hc, err := env.HTTPClient(cluster.Admin)
+	if err != nil {
+		return nil, err
+	}
+	u := env.URL + "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs?watch=true&fieldSelector=" +
+		url.QueryEscape("metadata.name="+name)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, body)
+	}
+	ch := make(chan string)
+	go func() {
+		defer close(ch)
+		defer resp.Body.Close()
+		dec := json.NewDecoder(resp.Body)
+		col := -1
+		for {
+			var ev struct {
+				Object metav1.Table `json:"object"`
+			}
+			if err := dec.Decode(&ev); err != nil {
+				return
+			}
+			// Only the first event carries the column definitions.
+			for i, c := range ev.Object.ColumnDefinitions {
+				if c.Name == "State" {
+					col = i
+				}
+			}
+			for _, r := range ev.Object.Rows {
+				if col < 0 || col >= len(r.Cells) {
+					continue
+				}
+				s, _ := r.Cells[col].(string)
+				select {
+				case ch <- s:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return ch, nil
+}
