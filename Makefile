@@ -35,8 +35,12 @@ comma := ,
 EXTRA_BUILD_TAGS := faults
 
 TEST_MODULE_TARGETS := $(addprefix test-,$(notdir $(TEST_MODULES)))
-# What the tests run: the built server and etcd, by absolute path.
-TEST_ENV := MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) MPIJOB_APISERVER_VERSION=$(VERSION) ETCD_BIN=$(CURDIR)/$(ETCD)
+# The upstream mpi-operator releases that test-aggregated runs (test/operators/build.sh).
+OPERATORS_BIN := _output/operators/bin
+# What the tests run: the built server and etcd, and the operators, by absolute path.
+TEST_ENV := MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) MPIJOB_APISERVER_VERSION=$(VERSION) ETCD_BIN=$(CURDIR)/$(ETCD) \
+	MPI_OPERATOR_V070_BIN=$(CURDIR)/$(OPERATORS_BIN)/mpi-operator-v0.7.0 \
+	MPI_OPERATOR_V030_BIN=$(CURDIR)/$(OPERATORS_BIN)/mpi-operator-v0.3.0
 
 # The Go files of the checkout: tracked or new, not ignored, not deleted.
 GO_FILES = $$(git ls-files -z --cached --others --exclude-standard '*.go' | \
@@ -103,13 +107,15 @@ $(TEST_MODULE_TARGETS): test-%: build etcd
 ## test-modules: the tests of every test module (test-aggregated, test-bench, ...).
 test-modules: $(TEST_MODULE_TARGETS)
 
-## aggregated-bins: kube-apiserver, kube-controller-manager and kubectl v1.37.2 for
-## test-aggregated (test/aggregated/build.sh, into _output/aggregated/bin).
+## aggregated-bins: kube-apiserver, kube-controller-manager and kubectl v1.37.2
+## (test/aggregated/build.sh, into _output/aggregated/bin) and mpi-operator v0.7.0 and
+## v0.3.0 (test/operators/build.sh, into _output/operators/bin) for test-aggregated.
 aggregated-bins:
 	test/aggregated/build.sh
+	test/operators/build.sh
 
 ## test-aggregated: the server behind a real kube-apiserver v1.37.2 (module test/aggregated;
-## builds kube-apiserver, kube-controller-manager and kubectl v1.37.2 first).
+## builds kube-apiserver, kube-controller-manager, kubectl v1.37.2 and the operators first).
 test-aggregated: aggregated-bins
 
 ## test-bench: the CRD peer's tests and the differential test of kubeflow.org/v2beta1 against
