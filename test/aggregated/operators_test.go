@@ -33,6 +33,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	v2beta1 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
 	"github.com/mpijob/mpijob-apiserver/test/aggregated/cluster"
@@ -343,4 +344,95 @@ func watchStates(ctx context.Context, env *cluster.Env, ns, name string) (<-chan
 		}
 	}()
 	return ch, nil
+}
+
+// TestOperatorV070FailedJob: with backoffLimit 0, a launcher that fails once
+// fails the job: mpi-operator v0.7.0 writes Created, Running, Failed, and the
+// job reads as Failed in v1alpha2 too.
+func TestOperatorV070FailedJob(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	const ns, name = "mpi-v2", "pi-fail"
+	var sawRunning atomic.Bool
+	env, modDir, kubelet := startOperator(t, ctx, cluster.OperatorV070, ns, cluster.KubeletOptions{
+		LauncherPhase:  func(*corev1.Pod) corev1.PodPhase { return corev1.PodFailed },
+		LauncherMayEnd: func(*corev1.Pod) bool { return sawRunning.Load() },
+	})
+	mc, err := env.MPIJobClient(cluster.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := mc.KubeflowV2beta1().MPIJobs(ns).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	data, err := os.ReadFile(filepath.Join(modDir, "examples", "v2beta1", "pi", "pi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pi example, renamed, with runPolicy.backoffLimit 0.
+	var pi map[string]any
+	if err := yaml.Unmarshal(data, &pi); err != nil {
+		t.Fatal(err)
+	}
+	pi["metadata"].(map[string]any)["name"] = name
+	pi["spec"].(map[string]any)["runPolicy"].(map[string]any)["backoffLimit"] = 0
+	manifest, err := json.Marshal(pi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := env.Kubectl(cluster.Admin)
+	admin.Succeeds(t, string(manifest), "-n", ns, "create", "-f", "-")
+
+	// The condition types in the order they turned True.
+	var seen []string
+	for !slices.Contains(seen, string(v2beta1.JobFailed)) && !slices.Contains(seen, string(v2beta1.JobSucceeded)) {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the MPIJob did not finish; conditions turned True in this order: %v", seen)
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatalf("the watch ended; conditions so far: %v", seen)
+			}
+			j, isJob := ev.Object.(*v2beta1.MPIJob)
+			if !isJob {
+				t.Fatalf("watch event %s: %#v", ev.Type, ev.Object)
+			}
+			for _, c := range j.Status.Conditions {
+				if c.Status == corev1.ConditionTrue && !slices.Contains(seen, string(c.Type)) {
+					seen = append(seen, string(c.Type))
+				}
+			}
+			if slices.Contains(seen, string(v2beta1.JobRunning)) {
+				sawRunning.Store(true)
+			}
+		}
+	}
+	if want := []string{"Created", "Running", "Failed"}; !slices.Equal(seen, want) {
+		t.Errorf("conditions turned True in the order %v, want %v", seen, want)
+	}
+
+	launcher, err := env.Client.BatchV1().Jobs(ns).Get(ctx, name+"-launcher", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if launcher.Status.Failed != 1 || launcher.Status.Succeeded != 0 {
+		t.Errorf("Job %s: %d pods failed and %d succeeded, want 1 and 0", launcher.Name, launcher.Status.Failed, launcher.Status.Succeeded)
+	}
+	var launchers []string
+	for _, p := range kubelet.Ran() {
+		if strings.HasPrefix(p, ns+"/"+name+"-launcher-") {
+			launchers = append(launchers, p)
+		}
+	}
+	if len(launchers) != 1 {
+		t.Errorf("launcher pods that ran: %v, want one (backoffLimit 0)", launchers)
+	}
+
+	admin.Succeeds(t, "", "-n", ns, "wait", "--for=condition=Failed", "mpijob/"+name, "--timeout=60s")
+	out := admin.Succeeds(t, "", "-n", ns, "get", "mpijobs.v1alpha2.kubeflow.org", name)
+	if _, rows := cluster.ParseTable(out); len(rows) != 1 || rows[0]["STATE"] != "Failed" {
+		t.Errorf("kubectl get mpijobs.v1alpha2.kubeflow.org %s: STATE is not Failed:\n%s", name, out)
+	}
 }
