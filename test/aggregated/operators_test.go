@@ -436,3 +436,96 @@ func TestOperatorV070FailedJob(t *testing.T) {
 		t.Errorf("kubectl get mpijobs.v1alpha2.kubeflow.org %s: STATE is not Failed:\n%s", name, out)
 	}
 }
+
+// TestOperatorV070JobDeletion: deleting a running MPIJob with foreground
+// propagation lets the garbage collector delete what mpi-operator v0.7.0
+// made for it (through our server's finalizers and owner references), and
+// then the MPIJob.
+func TestOperatorV070JobDeletion(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	const ns = "mpi-v2"
+	// The launcher never ends: the job is deleted while it runs.
+	env, modDir, _ := startOperator(t, ctx, cluster.OperatorV070, ns, cluster.KubeletOptions{
+		LauncherMayEnd: func(*corev1.Pod) bool { return false },
+	})
+	mc, err := env.MPIJobClient(cluster.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pi, err := os.ReadFile(filepath.Join(modDir, "examples", "v2beta1", "pi", "pi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := env.Kubectl(cluster.Admin)
+	admin.Succeeds(t, string(pi), "-n", ns, "create", "-f", "-")
+	err = harness.Poll(ctx, "MPIJob pi Running", nil, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		j, err := mc.KubeflowV2beta1().MPIJobs(ns).Get(ctx, "pi", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, c := range j.Status.Conditions {
+			if c.Type == v2beta1.JobRunning && c.Status == corev1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	admin.Succeeds(t, "", "-n", ns, "delete", "mpijobs.v2beta1.kubeflow.org", "pi", "--cascade=foreground", "--timeout=90s")
+	kc := env.Client
+	gone := map[string]func(context.Context) error{
+		"MPIJob pi": func(ctx context.Context) error {
+			_, err := mc.KubeflowV2beta1().MPIJobs(ns).Get(ctx, "pi", metav1.GetOptions{})
+			return err
+		},
+		"Service pi": func(ctx context.Context) error {
+			_, err := kc.CoreV1().Services(ns).Get(ctx, "pi", metav1.GetOptions{})
+			return err
+		},
+		"ConfigMap pi-config": func(ctx context.Context) error {
+			_, err := kc.CoreV1().ConfigMaps(ns).Get(ctx, "pi-config", metav1.GetOptions{})
+			return err
+		},
+		"Secret pi-ssh": func(ctx context.Context) error {
+			_, err := kc.CoreV1().Secrets(ns).Get(ctx, "pi-ssh", metav1.GetOptions{})
+			return err
+		},
+		"Job pi-launcher": func(ctx context.Context) error {
+			_, err := kc.BatchV1().Jobs(ns).Get(ctx, "pi-launcher", metav1.GetOptions{})
+			return err
+		},
+		"Pod pi-worker-0": func(ctx context.Context) error {
+			_, err := kc.CoreV1().Pods(ns).Get(ctx, "pi-worker-0", metav1.GetOptions{})
+			return err
+		},
+		"Pod pi-worker-1": func(ctx context.Context) error {
+			_, err := kc.CoreV1().Pods(ns).Get(ctx, "pi-worker-1", metav1.GetOptions{})
+			return err
+		},
+	}
+	for what, get := range gone {
+		if err := cluster.WaitGone(ctx, time.Minute, get); err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+	// The launcher's pods go with the launcher Job.
+	var left []string
+	err = harness.Poll(ctx, "no pods left in "+ns, nil, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		left = left[:0]
+		for _, p := range pods.Items {
+			left = append(left, p.Name)
+		}
+		return len(left) == 0, nil
+	})
+	if err != nil {
+		t.Errorf("pods left in %s: %v (%v)", ns, left, err)
+	}
+}
