@@ -529,3 +529,103 @@ func TestOperatorV070JobDeletion(t *testing.T) {
 		t.Errorf("pods left in %s: %v (%v)", ns, left, err)
 	}
 }
+
+// TestOperatorV070ScaleSuspendResume: kubectl scale through our /scale adds
+// a worker that mpi-operator v0.7.0 creates; suspending the job stops its
+// pods and suspends the launcher Job; resuming runs it again, to Succeeded.
+func TestOperatorV070ScaleSuspendResume(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	const ns = "mpi-v2"
+	var mayEnd atomic.Bool
+	env, modDir, _ := startOperator(t, ctx, cluster.OperatorV070, ns, cluster.KubeletOptions{
+		LauncherMayEnd: func(*corev1.Pod) bool { return mayEnd.Load() },
+	})
+	mc, err := env.MPIJobClient(cluster.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := env.Client
+	pi, err := os.ReadFile(filepath.Join(modDir, "examples", "v2beta1", "pi", "pi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := env.Kubectl(cluster.Admin)
+	admin.Succeeds(t, string(pi), "-n", ns, "create", "-f", "-")
+	waitCondition := func(ct v2beta1.JobConditionType, status corev1.ConditionStatus) {
+		t.Helper()
+		var last []v2beta1.JobCondition
+		err := harness.Poll(ctx, fmt.Sprintf("MPIJob pi %s=%s", ct, status), nil, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+			j, err := mc.KubeflowV2beta1().MPIJobs(ns).Get(ctx, "pi", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			last = j.Status.Conditions
+			for _, c := range j.Status.Conditions {
+				if c.Type == ct {
+					return c.Status == status, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			t.Fatalf("%v; conditions: %+v", err, last)
+		}
+	}
+	// waitWorkers waits until the running pods named pi-worker-* are exactly want.
+	waitWorkers := func(want ...string) {
+		t.Helper()
+		var got []string
+		err := harness.Poll(ctx, fmt.Sprintf("workers %v", want), nil, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+			pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, err
+			}
+			got = got[:0]
+			for _, p := range pods.Items {
+				if strings.HasPrefix(p.Name, "pi-worker-") && p.Status.Phase == corev1.PodRunning {
+					got = append(got, p.Name)
+				}
+			}
+			slices.Sort(got)
+			return slices.Equal(got, want), nil
+		})
+		if err != nil {
+			t.Fatalf("%v; running workers: %v", err, got)
+		}
+	}
+	waitCondition(v2beta1.JobRunning, corev1.ConditionTrue)
+	waitWorkers("pi-worker-0", "pi-worker-1")
+
+	admin.Succeeds(t, "", "-n", ns, "scale", "mpijobs.v2beta1.kubeflow.org/pi", "--replicas=3")
+	waitWorkers("pi-worker-0", "pi-worker-1", "pi-worker-2")
+	err = harness.Poll(ctx, "hostfile names pi-worker-2", nil, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		cm, err := kc.CoreV1().ConfigMaps(ns).Get(ctx, "pi-config", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return strings.Contains(cm.Data["hostfile"], "pi-worker-2"), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	admin.Succeeds(t, "", "-n", ns, "patch", "mpijobs.v2beta1.kubeflow.org", "pi", "--type=merge", "-p", `{"spec":{"runPolicy":{"suspend":true}}}`)
+	waitCondition(v2beta1.JobSuspended, corev1.ConditionTrue)
+	waitCondition(v2beta1.JobRunning, corev1.ConditionFalse)
+	waitWorkers()
+	launcher, err := kc.BatchV1().Jobs(ns).Get(ctx, "pi-launcher", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if launcher.Spec.Suspend == nil || !*launcher.Spec.Suspend {
+		t.Errorf("Job pi-launcher of the suspended MPIJob: spec.suspend %v, want true", launcher.Spec.Suspend)
+	}
+
+	admin.Succeeds(t, "", "-n", ns, "patch", "mpijobs.v2beta1.kubeflow.org", "pi", "--type=merge", "-p", `{"spec":{"runPolicy":{"suspend":false}}}`)
+	waitCondition(v2beta1.JobSuspended, corev1.ConditionFalse)
+	waitWorkers("pi-worker-0", "pi-worker-1", "pi-worker-2")
+	waitCondition(v2beta1.JobRunning, corev1.ConditionTrue)
+	mayEnd.Store(true)
+	waitCondition(v2beta1.JobSucceeded, corev1.ConditionTrue)
+}
