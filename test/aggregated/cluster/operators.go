@@ -25,8 +25,6 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
@@ -110,12 +108,6 @@ func (o Operator) ModuleDir(ctx context.Context) (string, error) {
 	return m.Dir, nil
 }
 
-// operatorRBACKinds are what ApplyOperatorRBAC takes from the upstream
-// manifests: not the CRD (our server serves the resource) nor the Deployment
-// (StartOperator runs the binary).
-var operatorRBACKinds = map[string]bool{"Namespace": true, "ServiceAccount": true,
-	"ClusterRole": true, "ClusterRoleBinding": true, "Role": true, "RoleBinding": true}
-
 // ApplyOperatorRBAC creates o.Namespace and applies the Namespace,
 // ServiceAccount and RBAC objects of the operator's upstream manifests,
 // rendered from modDir (ModuleDir), and returns them as
@@ -144,27 +136,9 @@ func (c *Cluster) ApplyOperatorRBAC(ctx context.Context, o Operator, modDir stri
 	if err := c.CreateNamespace(ctx, o.Namespace); err != nil {
 		return nil, err
 	}
-	var docs [][]byte
-	var applied []string
-	for _, obj := range objs {
-		if !operatorRBACKinds[obj.GetKind()] {
-			continue
-		}
-		doc, err := yaml.Marshal(obj.Object)
-		if err != nil {
-			return nil, err
-		}
-		docs = append(docs, doc)
-		applied = append(applied, objectName(obj))
-	}
-	if len(docs) == 0 {
-		return nil, fmt.Errorf("cluster: mpi-operator %s's manifests have no RBAC objects", o.Version)
-	}
-	if _, err := c.kubectlOK(ctx, Admin, string(bytes.Join(docs, []byte("---\n"))),
-		"apply", "--server-side", "--field-manager=mpijob-aggregated-test", "-f", "-"); err != nil {
-		return nil, err
-	}
-	return applied, nil
+	// Not the CRD (our server serves the resource) nor the Deployment
+	// (StartOperator runs the binary).
+	return c.applyRBAC(ctx, objs, "mpi-operator "+o.Version+"'s manifests")
 }
 
 // StartOperator runs the operator's binary as its ServiceAccount's user

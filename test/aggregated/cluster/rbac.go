@@ -149,8 +149,10 @@ func DecodeObjects(data []byte) ([]*unstructured.Unstructured, error) {
 	}
 }
 
-// deployRBACKinds are the objects ApplyDeployRBAC takes from artifacts/deploy.
-var deployRBACKinds = map[string]bool{
+// rbacKinds are the objects ApplyDeployRBAC and ApplyOperatorRBAC take from
+// rendered manifests: identities and their grants, not the workloads the
+// tests run themselves, nor a CRD (our server serves the resource).
+var rbacKinds = map[string]bool{
 	"Namespace": true, "ServiceAccount": true,
 	"ClusterRole": true, "ClusterRoleBinding": true, "Role": true, "RoleBinding": true,
 }
@@ -168,10 +170,17 @@ func (c *Cluster) ApplyDeployRBAC(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.applyRBAC(ctx, objs, "artifacts/deploy")
+}
+
+// applyRBAC applies the rbacKinds objects of objs (server-side apply, as
+// Admin) and returns them as "Kind/[namespace/]name"; source names objs in
+// the error when there are none.
+func (c *Cluster) applyRBAC(ctx context.Context, objs []*unstructured.Unstructured, source string) ([]string, error) {
 	var docs [][]byte
 	var applied []string
 	for _, o := range objs {
-		if !deployRBACKinds[o.GetKind()] {
+		if !rbacKinds[o.GetKind()] {
 			continue
 		}
 		data, err := yaml.Marshal(o.Object)
@@ -182,7 +191,7 @@ func (c *Cluster) ApplyDeployRBAC(ctx context.Context) ([]string, error) {
 		applied = append(applied, objectName(o))
 	}
 	if len(docs) == 0 {
-		return nil, fmt.Errorf("cluster: artifacts/deploy renders no RBAC objects")
+		return nil, fmt.Errorf("cluster: %s renders no RBAC objects", source)
 	}
 	stream := bytes.Join(docs, []byte("---\n"))
 	if _, err := c.kubectlOK(ctx, Admin, string(stream),
