@@ -60,16 +60,7 @@ type auditEvent struct {
 // --audit-policy-file: each create, update, status update and delete is one
 // event with the user, verb, namespace, name and code; reads are not logged.
 func TestAuditLogRecordsEveryWrite(t *testing.T) {
-	dir := t.TempDir()
-	policy := filepath.Join(dir, "policy.yaml")
-	logPath := filepath.Join(dir, "audit.log")
-	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := inprocess.Start(t, func(o *server.Options) {
-		o.Audit.PolicyFile = policy
-		o.Audit.LogOptions.Path = logPath
-	})
+	s, logPath := startAudited(t, auditPolicy)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	jobs := s.Client.KubeflowV1alpha2().MPIJobs("audited")
@@ -116,6 +107,23 @@ func TestAuditLogRecordsEveryWrite(t *testing.T) {
 			t.Errorf("event %d = %+v, want %s %s by admin on audited/a with %d", i, e, w.verb, w.subresource, w.code)
 		}
 	}
+}
+
+// startAudited starts an in-process server that logs audit events by
+// policy to the returned path.
+func startAudited(t *testing.T, policy string) (*inprocess.Server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	policyPath := filepath.Join(dir, "policy.yaml")
+	logPath := filepath.Join(dir, "audit.log")
+	if err := os.WriteFile(policyPath, []byte(policy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := inprocess.Start(t, func(o *server.Options) {
+		o.Audit.PolicyFile = policyPath
+		o.Audit.LogOptions.Path = logPath
+	})
+	return s, logPath
 }
 
 func readAudit(t *testing.T, path string) []auditEvent {

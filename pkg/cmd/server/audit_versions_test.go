@@ -20,7 +20,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,9 +29,7 @@ import (
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/carryover"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
-	"github.com/mpijob/mpijob-apiserver/pkg/cmd/server"
 	"github.com/mpijob/mpijob-apiserver/test/harness"
-	"github.com/mpijob/mpijob-apiserver/test/inprocess"
 )
 
 const requestResponsePolicy = `apiVersion: audit.k8s.io/v1
@@ -51,16 +48,7 @@ rules:
 // conversions give the reserved annotation, are written without it, as
 // answers are.
 func TestAuditLogRecordsEachVersion(t *testing.T) {
-	dir := t.TempDir()
-	policy := filepath.Join(dir, "policy.yaml")
-	logPath := filepath.Join(dir, "audit.log")
-	if err := os.WriteFile(policy, []byte(requestResponsePolicy), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := inprocess.Start(t, func(o *server.Options) {
-		o.Audit.PolicyFile = policy
-		o.Audit.LogOptions.Path = logPath
-	})
+	s, logPath := startAudited(t, requestResponsePolicy)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	job := &v2beta1.MPIJob{
