@@ -19,6 +19,7 @@ package harness
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -265,6 +266,46 @@ func EtcdClient(members ...*Etcd) (*clientv3.Client, error) {
 		cfg.TLS = tc
 	}
 	return clientv3.New(cfg)
+}
+
+// Status asks the member alone for its status (2 s bound): its member id,
+// the leader it follows and its raft index.
+func (e *Etcd) Status(ctx context.Context) (*clientv3.StatusResponse, error) {
+	c, err := EtcdClient(e)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return c.Status(ctx, e.URL)
+}
+
+// EtcdLeader is the index among members of the one that reports itself the
+// leader.
+func EtcdLeader(ctx context.Context, members []*Etcd) (int, error) {
+	var errs []error
+	for i, m := range members {
+		s, err := m.Status(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m.Name, err))
+			continue
+		}
+		if s.Leader == s.Header.MemberId {
+			return i, nil
+		}
+	}
+	return -1, fmt.Errorf("harness: no etcd member is the leader: %w", errors.Join(errs...))
+}
+
+// EtcdHealthy tells whether every member answers a status request.
+func EtcdHealthy(ctx context.Context, members []*Etcd) bool {
+	for _, m := range members {
+		if _, err := m.Status(ctx); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // EtcdEndpoints are the members' client URLs.

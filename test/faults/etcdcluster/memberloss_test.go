@@ -140,7 +140,10 @@ func TestEtcdMemberAndLeaderLoss(t *testing.T) {
 
 	for _, fault := range []string{"follower", "leader"} {
 		time.Sleep(3 * time.Second)
-		victim := leader(t, members)
+		victim, err := harness.EtcdLeader(context.Background(), members)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if fault == "follower" {
 			victim = (victim + 1) % len(members)
 		}
@@ -153,7 +156,7 @@ func TestEtcdMemberAndLeaderLoss(t *testing.T) {
 		if err := members[victim].Restart(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 30*time.Second, members[victim].Name+" rejoined", func() bool { return clusterHealthy(members) })
+		waitFor(t, 30*time.Second, members[victim].Name+" rejoined", func() bool { return harness.EtcdHealthy(context.Background(), members) })
 		t.Logf("%s %s rejoined %s after the kill", fault, members[victim].Name, time.Since(killedAt).Round(time.Millisecond))
 	}
 	time.Sleep(3 * time.Second)

@@ -23,48 +23,12 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	clientset "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
 	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
 // The etcd cluster and the servers on it are test/harness's; what is here
 // reads the cluster's state and gives each server its admin's clientset.
-
-func memberStatus(m *harness.Etcd) (*clientv3.StatusResponse, error) {
-	c, err := harness.EtcdClient(m)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return c.Status(ctx, m.URL)
-}
-
-// clusterHealthy tells whether every member answers a status request.
-func clusterHealthy(members []*harness.Etcd) bool {
-	for _, m := range members {
-		if _, err := memberStatus(m); err != nil {
-			return false
-		}
-	}
-	return true
-}
-
-// leader returns the index of the current leader.
-func leader(t *testing.T, members []*harness.Etcd) int {
-	t.Helper()
-	for i, m := range members {
-		s, err := memberStatus(m)
-		if err == nil && s.Leader == s.Header.MemberId {
-			return i
-		}
-	}
-	t.Fatal("no leader")
-	return -1
-}
 
 // replica is one mpijob-apiserver process on the shared etcd cluster.
 type replica struct {
