@@ -15,13 +15,18 @@ limitations under the License.
 */
 
 // Package deploy tests the deployment artifacts as a cluster operator would
-// use them: it renders artifacts/deploy and artifacts/deploy/cert-manager with
-// the real `kubectl kustomize`, checks the rendered objects (kinds, names,
-// the APIService, probes, security, RBAC, etcd, audit policy) and that they
-// fit together, and runs hack/gen-certs.sh and checks its certificates and
-// Secrets with crypto/x509 and crypto/tls against those manifests.
+// use them: it renders artifacts/deploy, artifacts/deploy/cert-manager and
+// artifacts/mpi-operator with the real `kubectl kustomize`, checks the
+// rendered objects (kinds, names, the APIService, probes, security, RBAC,
+// etcd, audit policy) and that they fit together, compares the mpi-operator
+// overlay with upstream v0.7.0's own manifests, and runs hack/gen-certs.sh
+// and checks its certificates and Secrets with crypto/x509 and crypto/tls
+// against those manifests.
 //
 // It needs kubectl ($KUBECTL_BIN or the one on PATH; v1.32 with its built-in
-// kustomize is enough) and, for the certificate tests, openssl on PATH: a
-// missing tool fails the tests, it does not skip them. No cluster.
+// kustomize is enough), for the certificate tests openssl on PATH, and for
+// the mpi-operator tests go on PATH and the module github.com/kubeflow/mpi-operator
+// v0.7.0 in the module cache or from the module proxy (`go mod download` in
+// test/operators/v0.7.0): a missing tool fails the tests, it does not skip
+// them. No cluster.
 package deploy
