@@ -18,10 +18,8 @@ package deploy
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
+	"context"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -85,24 +83,11 @@ var operatorModuleDir = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command("go", "mod", "download", "-json", "github.com/kubeflow/mpi-operator")
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	// -json reports a module it cannot download in Error, on stdout.
-	var m struct{ Dir, Error string }
-	if jerr := json.Unmarshal(out, &m); err == nil {
-		err = jerr
-	}
-	if err == nil && m.Dir == "" {
-		err = errors.New("no module directory")
-	}
+	dir, err = harness.ModuleDir(context.Background(), dir, "github.com/kubeflow/mpi-operator")
 	if err != nil {
-		return "", fmt.Errorf("mpi-operator %s's own manifests come from the module cache, and `go mod download -json github.com/kubeflow/mpi-operator` in %s failed "+
-			"(it needs go on PATH and the module in the cache or the module proxy): %w: %s %s", operatorVersion, dir, err, m.Error, stderr.String())
+		return "", fmt.Errorf("mpi-operator %s's own manifests come from the module cache: %w", operatorVersion, err)
 	}
-	return m.Dir, nil
+	return dir, nil
 })
 
 // renderUpstream renders a kustomization of upstream's own manifests, such

@@ -17,12 +17,9 @@ limitations under the License.
 package cluster
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/mpijob/mpijob-apiserver/test/harness"
@@ -90,22 +87,7 @@ func (o Operator) ModuleDir(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", "github.com/kubeflow/mpi-operator")
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("cluster: go mod download in %s: %w: %s", dir, err, stderr.String())
-	}
-	var m struct{ Dir, Error string }
-	if err := json.Unmarshal(out, &m); err != nil {
-		return "", err
-	}
-	if m.Dir == "" {
-		return "", fmt.Errorf("cluster: go mod download in %s: no module directory: %s", dir, m.Error)
-	}
-	return m.Dir, nil
+	return harness.ModuleDir(ctx, dir, "github.com/kubeflow/mpi-operator")
 }
 
 // ApplyOperatorRBAC creates o.Namespace and applies the Namespace,

@@ -17,16 +17,15 @@ limitations under the License.
 package differential
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/mpijob/mpijob-apiserver/test/harness"
 	"sigs.k8s.io/yaml"
 )
 
@@ -39,20 +38,11 @@ const upstreamModule = "github.com/kubeflow/mpi-operator@v0.7.0"
 // so that go.mod stays as it is.
 func upstreamDir(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command("go", "mod", "download", "-json", upstreamModule)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	dir, err := harness.ModuleDir(context.Background(), t.TempDir(), upstreamModule)
 	if err != nil {
-		t.Fatalf("go mod download %s: %v\n%s%s", upstreamModule, err, out, stderr.Bytes())
+		t.Fatal(err)
 	}
-	var info struct{ Dir, Error string }
-	if err := json.Unmarshal(out, &info); err != nil || info.Dir == "" {
-		t.Fatalf("go mod download %s: %v %s\n%s", upstreamModule, err, info.Error, out)
-	}
-	return info.Dir
+	return dir
 }
 
 // example is one MPIJob of the release's examples, as JSON.
