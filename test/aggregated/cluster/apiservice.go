@@ -158,13 +158,6 @@ const APIServiceTimeout = 2 * time.Minute
 // verifies the server's certificate as ServiceDNSName against caBundle.
 // Existing objects are updated.
 func (c *Cluster) RegisterAPIService(ctx context.Context, port int, caBundle []byte) error {
-	versions, err := c.APIVersions(ctx)
-	if err != nil {
-		return err
-	}
-	if err := c.CreateNamespace(ctx, ServerNamespace); err != nil {
-		return err
-	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: ServiceName, Namespace: ServerNamespace},
 		Spec: corev1.ServiceSpec{
@@ -173,35 +166,53 @@ func (c *Cluster) RegisterAPIService(ctx context.Context, port int, caBundle []b
 			Ports:        []corev1.ServicePort{{Name: "https", Port: int32(port), Protocol: corev1.ProtocolTCP}},
 		},
 	}
-	services := c.Client.CoreV1().Services(ServerNamespace)
-	if old, err := services.Get(ctx, ServiceName, metav1.GetOptions{}); err == nil {
-		if old.Spec.Type != corev1.ServiceTypeExternalName { // a ClusterIP Service from artifacts/deploy
-			if err := services.Delete(ctx, ServiceName, metav1.DeleteOptions{}); err != nil {
-				return err
-			}
-			_, err = services.Create(ctx, svc, metav1.CreateOptions{})
-		} else {
-			old.Spec = svc.Spec
-			_, err = services.Update(ctx, old, metav1.UpdateOptions{})
-		}
-		if err != nil {
-			return fmt.Errorf("cluster: service %s/%s: %w", ServerNamespace, ServiceName, err)
-		}
-	} else if apierrors.IsNotFound(err) {
-		if _, err := services.Create(ctx, svc, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("cluster: service %s/%s: %w", ServerNamespace, ServiceName, err)
-		}
-	} else {
+	if err := c.putService(ctx, svc); err != nil {
 		return err
 	}
+	return c.putAPIServices(ctx, int32(port), caBundle)
+}
 
-	port32 := int32(port)
+// putService creates svc in ServerNamespace, or replaces the Service there:
+// its spec is updated in place when the type stays, else it is recreated
+// (the ClusterIP of a ClusterIP Service cannot be cleared by an update).
+func (c *Cluster) putService(ctx context.Context, svc *corev1.Service) error {
+	if err := c.CreateNamespace(ctx, ServerNamespace); err != nil {
+		return err
+	}
+	services := c.Client.CoreV1().Services(ServerNamespace)
+	old, err := services.Get(ctx, svc.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = services.Create(ctx, svc, metav1.CreateOptions{})
+	case err != nil:
+	case old.Spec.Type != svc.Spec.Type:
+		if err = services.Delete(ctx, svc.Name, metav1.DeleteOptions{}); err == nil {
+			_, err = services.Create(ctx, svc, metav1.CreateOptions{})
+		}
+	default:
+		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = old.Spec.ClusterIP, old.Spec.ClusterIPs
+		old.Spec = svc.Spec
+		_, err = services.Update(ctx, old, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: service %s/%s: %w", ServerNamespace, svc.Name, err)
+	}
+	return nil
+}
+
+// putAPIServices creates or updates every APIService of APIVersions,
+// pointing at port of Service ServiceName.
+func (c *Cluster) putAPIServices(ctx context.Context, port int32, caBundle []byte) error {
+	versions, err := c.APIVersions(ctx)
+	if err != nil {
+		return err
+	}
 	apiservices := c.Aggregator.ApiregistrationV1().APIServices()
 	for _, v := range versions {
 		as := &apiregv1.APIService{
 			ObjectMeta: metav1.ObjectMeta{Name: v.Name(), Labels: map[string]string{"app.kubernetes.io/name": ServiceName}},
 			Spec: apiregv1.APIServiceSpec{
-				Service:               &apiregv1.ServiceReference{Namespace: ServerNamespace, Name: ServiceName, Port: &port32},
+				Service:               &apiregv1.ServiceReference{Namespace: ServerNamespace, Name: ServiceName, Port: &port},
 				Group:                 Group,
 				Version:               v.Version,
 				CABundle:              caBundle,

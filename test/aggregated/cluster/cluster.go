@@ -111,6 +111,7 @@ type Cluster struct {
 	kubeconfigs map[string]string
 	removeDir   bool
 	servers     []*Server
+	etcds       []*harness.Etcd // StartEtcdCluster's members
 
 	apiVersionsMu sync.Mutex
 	apiVersions   []APIVersion // APIVersions, once known
@@ -243,6 +244,15 @@ func (c *Cluster) startEtcd(ctx context.Context, name string, o harness.EtcdOpti
 	return harness.StartEtcd(ctx, o)
 }
 
+// StartEtcdCluster starts an n-member etcd cluster with the cluster's etcd
+// TLS, its members named <name>-<i>, for servers to share
+// (ServerOptions.EtcdMembers); Stop stops it after the servers.
+func (c *Cluster) StartEtcdCluster(ctx context.Context, name string, n int) ([]*harness.Etcd, error) {
+	members, err := harness.StartEtcdCluster(ctx, n, harness.EtcdOptions{Dir: c.Dir, Name: name, TLS: c.PKI.Etcd})
+	c.etcds = append(c.etcds, members...)
+	return members, err
+}
+
 // StartForTest is Start for one test (or a TestMain that passes a
 // testing.TB of its own): Dir defaults to t.TempDir(), a failure is fatal,
 // and the cluster stops when t ends, after logging the tail of every log
@@ -278,6 +288,10 @@ func (c *Cluster) Stop() error {
 		errs = append(errs, c.servers[i].Close())
 	}
 	c.servers = nil
+	for _, e := range c.etcds {
+		errs = append(errs, e.Teardown())
+	}
+	c.etcds = nil
 	if c.ControllerManager != nil {
 		errs = append(errs, c.ControllerManager.Teardown())
 	}
@@ -301,6 +315,9 @@ func (c *Cluster) LogTails(t testing.TB, n int) {
 	procs := []*harness.Process{c.APIServer, c.ControllerManager}
 	if c.Etcd != nil {
 		procs = append(procs, c.Etcd.Process)
+	}
+	for _, e := range c.etcds {
+		procs = append(procs, e.Process)
 	}
 	for _, s := range c.servers {
 		if s.Server != nil {

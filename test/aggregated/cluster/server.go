@@ -37,6 +37,18 @@ type ServerOptions struct {
 	// a server's restart); otherwise the server gets a new etcd of its own
 	// (TOOLCHAIN trap 5: not kube-apiserver's), which Close stops.
 	Etcd *harness.Etcd
+	// EtcdMembers, when set instead of Etcd, are the members of an etcd
+	// cluster (StartEtcdCluster) the server uses, all in --etcd-servers.
+	EtcdMembers []*harness.Etcd
+	// ServingCA, when set, signs the serving certificate, so that replicas
+	// share the caBundle of their APIServices; by default each server has a
+	// CA of its own.
+	ServingCA *harness.CA
+	// BindAddress is --bind-address (default 127.0.0.1). A replica behind
+	// --enable-aggregator-routing must be reached on HostIP, since an
+	// EndpointSlice may not name a loopback address: 0.0.0.0 serves both
+	// that and the harness's probes on 127.0.0.1.
+	BindAddress string
 	// EtcdOptions tune the server's own etcd; its Dir, Name and TLS are the
 	// cluster's.
 	EtcdOptions harness.EtcdOptions
@@ -99,19 +111,26 @@ func (c *Cluster) StartServer(ctx context.Context, o ServerOptions) (s *Server, 
 			s.Close()
 		}
 	}()
-	if s.Etcd == nil {
+	members := o.EtcdMembers
+	if s.Etcd != nil {
+		members = []*harness.Etcd{s.Etcd}
+	}
+	if len(members) == 0 {
 		if s.Etcd, err = c.startEtcd(ctx, "etcd-"+o.Name, o.EtcdOptions); err != nil {
 			return nil, err
 		}
 		s.ownEtcd = true
+		members = []*harness.Etcd{s.Etcd}
 	}
-	if s.ServingCA, err = harness.NewCA(s.Dir, "serving-ca"); err != nil {
-		return nil, err
+	if s.ServingCA = o.ServingCA; s.ServingCA == nil {
+		if s.ServingCA, err = harness.NewCA(s.Dir, "serving-ca"); err != nil {
+			return nil, err
+		}
 	}
 	if s.Serving, err = s.ServingCA.Issue("serving", harness.CertSpec{
 		CommonName: ServiceDNSName,
 		DNSNames:   []string{ServiceDNSName, ServiceName + "." + ServerNamespace, "localhost"},
-		IPs:        []net.IP{net.ParseIP("127.0.0.1")},
+		IPs:        servingIPs(o.BindAddress),
 		Server:     true,
 	}); err != nil {
 		return nil, err
@@ -129,6 +148,9 @@ func (c *Cluster) StartServer(ctx context.Context, o ServerOptions) (s *Server, 
 		"--authorization-always-allow-paths=/healthz,/readyz,/livez,/version",
 		"--profiling=false",
 	}
+	if o.BindAddress != "" {
+		args = append(args, "--bind-address="+o.BindAddress)
+	}
 	if o.AuditPolicyFile != "" {
 		s.AuditLogFile = filepath.Join(s.Dir, "audit.log")
 		args = append(args, "--audit-log-path="+s.AuditLogFile, "--audit-policy-file="+o.AuditPolicyFile)
@@ -139,7 +161,7 @@ func (c *Cluster) StartServer(ctx context.Context, o ServerOptions) (s *Server, 
 		DataDir:    dataDir,
 		LogDir:     filepath.Join(c.Dir, "logs"),
 		Aggregated: true,
-		Etcd:       []*harness.Etcd{s.Etcd},
+		Etcd:       members,
 		Args:       append(args, o.ExtraArgs...),
 	}); err != nil {
 		return nil, err
@@ -214,4 +236,14 @@ func (s *Server) HTTPClient(kp harness.KeyPair) (*http.Client, error) {
 		return nil, err
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}, Timeout: 30 * time.Second}, nil
+}
+
+// servingIPs are the addresses a server's certificate names: 127.0.0.1, and
+// bindAddress when it is a specific other one.
+func servingIPs(bindAddress string) []net.IP {
+	ips := []net.IP{net.ParseIP("127.0.0.1")}
+	if ip := net.ParseIP(bindAddress); ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
+		ips = append(ips, ip)
+	}
+	return ips
 }
