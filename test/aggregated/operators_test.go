@@ -33,6 +33,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	v2beta1 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
@@ -64,22 +65,32 @@ func startOperator(t *testing.T, ctx context.Context, op cluster.Operator, names
 		Cluster:     cluster.Options{Users: cluster.UsersWithOperators()},
 		Controllers: operatorControllers,
 	})
-	applied, err := env.ApplyOperatorRBAC(ctx, op, modDir)
+	kubelet, _ := startOperatorOn(t, ctx, env.Cluster, op, modDir, namespace, ko)
+	return env, modDir, kubelet
+}
+
+// startOperatorOn applies op's upstream RBAC (from modDir, its module
+// directory) to c, whose users must include op's, starts the kubelet
+// stand-in on namespace and then op watching it; both stop when t ends. It
+// returns the stand-in and op's process.
+func startOperatorOn(t *testing.T, ctx context.Context, c *cluster.Cluster, op cluster.Operator, modDir, namespace string, ko cluster.KubeletOptions) (*cluster.Kubelet, *harness.Process) {
+	t.Helper()
+	applied, err := c.ApplyOperatorRBAC(ctx, op, modDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("mpi-operator %s RBAC: %s", op.Version, strings.Join(applied, ", "))
-	if err := env.CreateNamespace(ctx, namespace); err != nil {
+	if err := c.CreateNamespace(ctx, namespace); err != nil {
 		t.Fatal(err)
 	}
 	ko.Namespaces = []string{namespace}
-	kubelet := env.StartKubelet(ko)
+	kubelet := c.StartKubelet(ko)
 	t.Cleanup(func() {
 		for _, err := range kubelet.Stop() {
 			t.Errorf("kubelet stand-in: %v", err)
 		}
 	})
-	p, err := env.StartOperator(op, namespace)
+	p, err := c.StartOperator(op, namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +103,7 @@ func startOperator(t *testing.T, ctx context.Context, op cluster.Operator, names
 			t.Logf("mpi-operator %s log tail:\n%s", op.Version, p.LogTail(80))
 		}
 	})
-	return env, modDir, kubelet
+	return kubelet, p
 }
 
 // TestOperatorV070RunsV2beta1Job: mpi-operator v0.7.0, today's operator, runs
@@ -286,6 +297,74 @@ func TestOperatorV030RunsV1alpha2Job(t *testing.T) {
 			t.Errorf("no pod %s* ran; ran: %v", want, ran)
 		}
 	}
+
+	// Deleted with kubectl's default, background propagation: the garbage
+	// collector follows the v1alpha2 owner references of what v0.3.0 made.
+	admin.Succeeds(t, "", "-n", ns, "delete", "mpijob", name, "--cascade=background")
+	waitAllGone(t, ctx, map[string]func(context.Context) error{
+		"MPIJob " + name: func(ctx context.Context) error {
+			return env.Client.CoreV1().RESTClient().Get().AbsPath("/apis/kubeflow.org/v1alpha2/namespaces", ns, "mpijobs", name).Do(ctx).Error()
+		},
+		"ConfigMap " + name + "-config": func(ctx context.Context) error {
+			_, err := kc.CoreV1().ConfigMaps(ns).Get(ctx, name+"-config", metav1.GetOptions{})
+			return err
+		},
+		"ServiceAccount " + name + "-launcher": func(ctx context.Context) error {
+			_, err := kc.CoreV1().ServiceAccounts(ns).Get(ctx, name+"-launcher", metav1.GetOptions{})
+			return err
+		},
+		"Role " + name + "-launcher": func(ctx context.Context) error {
+			_, err := kc.RbacV1().Roles(ns).Get(ctx, name+"-launcher", metav1.GetOptions{})
+			return err
+		},
+		"RoleBinding " + name + "-launcher": func(ctx context.Context) error {
+			_, err := kc.RbacV1().RoleBindings(ns).Get(ctx, name+"-launcher", metav1.GetOptions{})
+			return err
+		},
+		"StatefulSet " + name + "-worker": func(ctx context.Context) error {
+			_, err := kc.AppsV1().StatefulSets(ns).Get(ctx, name+"-worker", metav1.GetOptions{})
+			return err
+		},
+		"Job " + name + "-launcher": func(ctx context.Context) error {
+			_, err := kc.BatchV1().Jobs(ns).Get(ctx, name+"-launcher", metav1.GetOptions{})
+			return err
+		},
+	})
+	waitNoPods(t, ctx, kc, ns, name+"-")
+}
+
+// waitAllGone waits (up to a minute each) until every get returns NotFound.
+func waitAllGone(t *testing.T, ctx context.Context, gets map[string]func(context.Context) error) {
+	t.Helper()
+	for what, get := range gets {
+		if err := cluster.WaitGone(ctx, time.Minute, get); err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+}
+
+// waitNoPods waits (up to a minute) until ns has no pod named prefix*.
+func waitNoPods(t *testing.T, ctx context.Context, kc kubernetes.Interface, ns, prefix string) {
+	t.Helper()
+	var left []string
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err := harness.Poll(ctx, "no pods "+prefix+"* left in "+ns, nil, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		left = left[:0]
+		for _, p := range pods.Items {
+			if strings.HasPrefix(p.Name, prefix) {
+				left = append(left, p.Name)
+			}
+		}
+		return len(left) == 0, nil
+	})
+	if err != nil {
+		t.Errorf("pods left in %s: %v (%v)", ns, left, err)
+	}
 }
 
 // watchStates watches the MPIJob ns/name in v1alpha2 as kubectl get does, as
@@ -437,15 +516,15 @@ func TestOperatorV070FailedJob(t *testing.T) {
 	}
 }
 
-// TestOperatorV070JobDeletion: deleting a running MPIJob with foreground
-// propagation lets the garbage collector delete what mpi-operator v0.7.0
-// made for it (through our server's finalizers and owner references), and
-// then the MPIJob.
+// TestOperatorV070JobDeletion: deleting running MPIJobs, one with
+// foreground and one with background propagation, lets the garbage
+// collector delete what mpi-operator v0.7.0 made for each (through our
+// server's finalizers and v2beta1 owner references), and the MPIJobs.
 func TestOperatorV070JobDeletion(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	const ns = "mpi-v2"
-	// The launcher never ends: the job is deleted while it runs.
+	// The launchers never end: the jobs are deleted while they run.
 	env, modDir, _ := startOperator(t, ctx, cluster.OperatorV070, ns, cluster.KubeletOptions{
 		LauncherMayEnd: func(*corev1.Pod) bool { return false },
 	})
@@ -453,80 +532,64 @@ func TestOperatorV070JobDeletion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pi, err := os.ReadFile(filepath.Join(modDir, "examples", "v2beta1", "pi", "pi.yaml"))
+	data, err := os.ReadFile(filepath.Join(modDir, "examples", "v2beta1", "pi", "pi.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	admin := env.Kubectl(cluster.Admin)
-	admin.Succeeds(t, string(pi), "-n", ns, "create", "-f", "-")
-	err = harness.Poll(ctx, "MPIJob pi Running", nil, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		j, err := mc.KubeflowV2beta1().MPIJobs(ns).Get(ctx, "pi", metav1.GetOptions{})
+	propagation := map[string]string{"pi-fg": "foreground", "pi-bg": "background"}
+	for name := range propagation {
+		var pi map[string]any
+		if err := yaml.Unmarshal(data, &pi); err != nil {
+			t.Fatal(err)
+		}
+		pi["metadata"].(map[string]any)["name"] = name
+		manifest, err := json.Marshal(pi)
 		if err != nil {
-			return false, err
+			t.Fatal(err)
 		}
-		for _, c := range j.Status.Conditions {
-			if c.Type == v2beta1.JobRunning && c.Status == corev1.ConditionTrue {
-				return true, nil
+		admin.Succeeds(t, string(manifest), "-n", ns, "create", "-f", "-")
+	}
+	for name := range propagation {
+		err := harness.Poll(ctx, "MPIJob "+name+" Running", nil, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+			j, err := mc.KubeflowV2beta1().MPIJobs(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
 			}
+			return hasCondition(j, v2beta1.JobRunning), nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 
-	admin.Succeeds(t, "", "-n", ns, "delete", "mpijobs.v2beta1.kubeflow.org", "pi", "--cascade=foreground", "--timeout=90s")
 	kc := env.Client
-	gone := map[string]func(context.Context) error{
-		"MPIJob pi": func(ctx context.Context) error {
-			_, err := mc.KubeflowV2beta1().MPIJobs(ns).Get(ctx, "pi", metav1.GetOptions{})
-			return err
-		},
-		"Service pi": func(ctx context.Context) error {
-			_, err := kc.CoreV1().Services(ns).Get(ctx, "pi", metav1.GetOptions{})
-			return err
-		},
-		"ConfigMap pi-config": func(ctx context.Context) error {
-			_, err := kc.CoreV1().ConfigMaps(ns).Get(ctx, "pi-config", metav1.GetOptions{})
-			return err
-		},
-		"Secret pi-ssh": func(ctx context.Context) error {
-			_, err := kc.CoreV1().Secrets(ns).Get(ctx, "pi-ssh", metav1.GetOptions{})
-			return err
-		},
-		"Job pi-launcher": func(ctx context.Context) error {
-			_, err := kc.BatchV1().Jobs(ns).Get(ctx, "pi-launcher", metav1.GetOptions{})
-			return err
-		},
-		"Pod pi-worker-0": func(ctx context.Context) error {
-			_, err := kc.CoreV1().Pods(ns).Get(ctx, "pi-worker-0", metav1.GetOptions{})
-			return err
-		},
-		"Pod pi-worker-1": func(ctx context.Context) error {
-			_, err := kc.CoreV1().Pods(ns).Get(ctx, "pi-worker-1", metav1.GetOptions{})
-			return err
-		},
-	}
-	for what, get := range gone {
-		if err := cluster.WaitGone(ctx, time.Minute, get); err != nil {
-			t.Errorf("%s: %v", what, err)
-		}
-	}
-	// The launcher's pods go with the launcher Job.
-	var left []string
-	err = harness.Poll(ctx, "no pods left in "+ns, nil, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err
-		}
-		left = left[:0]
-		for _, p := range pods.Items {
-			left = append(left, p.Name)
-		}
-		return len(left) == 0, nil
-	})
-	if err != nil {
-		t.Errorf("pods left in %s: %v (%v)", ns, left, err)
+	for name, cascade := range propagation {
+		admin.Succeeds(t, "", "-n", ns, "delete", "mpijobs.v2beta1.kubeflow.org", name, "--cascade="+cascade, "--timeout=90s")
+		waitAllGone(t, ctx, map[string]func(context.Context) error{
+			"MPIJob " + name: func(ctx context.Context) error {
+				_, err := mc.KubeflowV2beta1().MPIJobs(ns).Get(ctx, name, metav1.GetOptions{})
+				return err
+			},
+			"Service " + name: func(ctx context.Context) error {
+				_, err := kc.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+				return err
+			},
+			"ConfigMap " + name + "-config": func(ctx context.Context) error {
+				_, err := kc.CoreV1().ConfigMaps(ns).Get(ctx, name+"-config", metav1.GetOptions{})
+				return err
+			},
+			"Secret " + name + "-ssh": func(ctx context.Context) error {
+				_, err := kc.CoreV1().Secrets(ns).Get(ctx, name+"-ssh", metav1.GetOptions{})
+				return err
+			},
+			"Job " + name + "-launcher": func(ctx context.Context) error {
+				_, err := kc.BatchV1().Jobs(ns).Get(ctx, name+"-launcher", metav1.GetOptions{})
+				return err
+			},
+		})
+		// The workers, and the launcher's pods with the launcher Job.
+		waitNoPods(t, ctx, kc, ns, name+"-")
 	}
 }
 
