@@ -40,7 +40,8 @@ OPERATORS_BIN := _output/operators/bin
 # What the tests run: the built server and etcd, and the operators, by absolute path.
 TEST_ENV := MPIJOB_APISERVER_BIN=$(CURDIR)/$(BIN) MPIJOB_APISERVER_VERSION=$(VERSION) ETCD_BIN=$(CURDIR)/$(ETCD) \
 	MPI_OPERATOR_V070_BIN=$(CURDIR)/$(OPERATORS_BIN)/mpi-operator-v0.7.0 \
-	MPI_OPERATOR_V030_BIN=$(CURDIR)/$(OPERATORS_BIN)/mpi-operator-v0.3.0
+	MPI_OPERATOR_V030_BIN=$(CURDIR)/$(OPERATORS_BIN)/mpi-operator-v0.3.0 \
+	MPIJOB_INFORMER_V030_BIN=$(CURDIR)/$(OPERATORS_BIN)/mpijob-informer-v0.3.0
 
 # The Go files of the checkout: tracked or new, not ignored, not deleted.
 GO_FILES = $$(git ls-files -z --cached --others --exclude-standard '*.go' | \

@@ -11,7 +11,11 @@ replace (
 	k8s.io/klog => k8s.io/klog v1.0.0
 )
 
-require github.com/kubeflow/mpi-operator v0.3.0
+require (
+	github.com/kubeflow/common v0.3.3
+	github.com/kubeflow/mpi-operator v0.3.0
+	k8s.io/client-go v10.0.0+incompatible
+)
 
 require (
 	github.com/PuerkitoBio/purell v1.1.1 // indirect
@@ -34,7 +38,6 @@ require (
 	github.com/hashicorp/golang-lru v0.5.0 // indirect
 	github.com/imdario/mergo v0.3.7 // indirect
 	github.com/json-iterator/go v1.1.9 // indirect
-	github.com/kubeflow/common v0.3.3 // indirect
 	github.com/kubernetes-sigs/kube-batch v0.5.0 // indirect
 	github.com/mailru/easyjson v0.0.0-20190614124828-94de47d64c63 // indirect
 	github.com/matttproud/golang_protobuf_extensions v1.0.1 // indirect
@@ -57,7 +60,6 @@ require (
 	k8s.io/api v0.16.15 // indirect
 	k8s.io/apimachinery v0.16.15 // indirect
 	k8s.io/apiserver v0.16.15 // indirect
-	k8s.io/client-go v10.0.0+incompatible // indirect
 	k8s.io/klog v1.0.0 // indirect
 	k8s.io/kube-openapi v0.0.0-20200410163147-594e756bea31 // indirect
 	k8s.io/sample-controller v0.16.15 // indirect
