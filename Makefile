@@ -51,7 +51,7 @@ GO_FILES = $$(git ls-files -z --cached --others --exclude-standard '*.go' | \
 GOLANGCI_LINT := _output/tools/golangci-lint
 
 .PHONY: all help build etcd run check-tools check-test-tools check-verify-tools \
-	test test-modules $(TEST_MODULE_TARGETS) aggregated-bins test-faults fuzz \
+	test test-modules $(TEST_MODULE_TARGETS) aggregated-bins test-operators-heavy test-faults fuzz \
 	update update-generated update-mod update-boilerplate update-gofmt \
 	verify verify-generated verify-mod verify-lint verify-boilerplate verify-vet verify-gofmt \
 	image bench bench-quick bench-bins coldstart clean
@@ -118,6 +118,12 @@ aggregated-bins:
 ## test-aggregated: the server behind a real kube-apiserver v1.37.2 (module test/aggregated;
 ## builds kube-apiserver, kube-controller-manager, kubectl v1.37.2 and the operators first).
 test-aggregated: aggregated-bins
+
+## test-operators-heavy: TestOperatorV070Faults of test-aggregated with 50 jobs of each version
+## instead of 20 (docs/OPERATORS.md); not in CI.
+test-operators-heavy: aggregated-bins build etcd
+	cd test/aggregated && $(TEST_ENV) MPIJOB_OPERATOR_FAULT_JOBS=50 go test -count=1 -timeout 30m -v \
+		-run '^TestOperatorV070Faults$$' .
 
 ## test-bench: the CRD peer's tests and the differential test of kubeflow.org/v2beta1 against
 ## mpi-operator v0.7.0's CRD served by that peer (module test/bench).

@@ -19,6 +19,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -133,6 +134,13 @@ func (c *Cluster) StartOperator(o Operator, namespace string, extraArgs ...strin
 	if err != nil {
 		return nil, err
 	}
+	// The operator exits at once when :8080 is taken, which a test would
+	// only notice at its timeout.
+	l, err := net.Listen("tcp", ":8080")
+	if err != nil {
+		return nil, fmt.Errorf("cluster: mpi-operator %s serves its health check on :8080, which another process holds (another operator?): %w", o.Version, err)
+	}
+	_ = l.Close()
 	args := append([]string{
 		"--kubeConfig=" + c.Kubeconfig(o.User().Name),
 		"--namespace=" + namespace,
