@@ -44,7 +44,7 @@ import (
 	"github.com/mpijob/mpijob-apiserver/test/harness"
 )
 
-// TestOperatorV070RunsV1alpha2Job (issue 11, scenario 3): the seed job,
+// TestOperatorV070RunsV1alpha2Job: the seed job,
 // artifacts/mpijobs/mpi-test.yaml, written in v1alpha2, is run by
 // mpi-operator v0.7.0 through conversion to v2beta1 as its own pi example is
 // (Service, ConfigMap, SSH Secret, worker Pods, launcher Job; Created,

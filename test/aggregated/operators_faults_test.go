@@ -40,7 +40,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/yaml"
 
 	v2beta1 "github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
 	clientset "github.com/mpijob/mpijob-apiserver/pkg/generated/clientset/versioned"
@@ -337,28 +336,13 @@ func faultJobs(t *testing.T, modDir string, perVersion int) (manifest string, v2
 		{filepath.Join(modDir, "examples", "v2beta1", "pi", "pi.yaml"), "pi-v2-", &v2Names},
 		{seed, "mpi-v1-", &v1Names},
 	} {
-		data, err := os.ReadFile(src.file)
-		if err != nil {
-			t.Fatal(err)
-		}
 		for i := range perVersion {
-			var obj map[string]any
-			if err := yaml.Unmarshal(data, &obj); err != nil {
-				t.Fatalf("%s: %v", src.file, err)
-			}
 			name := fmt.Sprintf("%s%02d", src.prefix, i)
-			md := obj["metadata"].(map[string]any)
-			md["name"] = name
-			delete(md, "namespace")
-			items = append(items, obj)
+			items = append(items, manifestAs(t, src.file, name))
 			*src.names = append(*src.names, name)
 		}
 	}
-	data, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data), v2Names, v1Names
+	return mustJSON(map[string]any{"apiVersion": "v1", "kind": "List", "items": items}), v2Names, v1Names
 }
 
 // uidLog records every UID seen for each "Kind name" in a namespace.

@@ -17,12 +17,10 @@ limitations under the License.
 package aggregated
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -207,8 +205,10 @@ func TestOperatorV070RunsV2beta1Job(t *testing.T) {
 }
 
 // TestOperatorV030RunsV1alpha2Job: mpi-operator v0.3.0, the 2019 operator,
-// runs the repository's v1alpha2 example to Succeeded on our server; its STATE
-// column goes Created, Running, Succeeded.
+// runs the repository's v1alpha2 example to Succeeded on our server: the
+// STATE column of `kubectl get mj -w` goes Created, Running, Succeeded, and
+// kubectl wait --for=condition=Succeeded returns. Deleted with background
+// propagation, the garbage collector deletes what the operator made for it.
 func TestOperatorV030RunsV1alpha2Job(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
@@ -220,15 +220,12 @@ func TestOperatorV030RunsV1alpha2Job(t *testing.T) {
 	env, _, kubelet := startOperator(t, ctx, cluster.OperatorV030, ns, cluster.KubeletOptions{
 		LauncherMayEnd: func(*corev1.Pod) bool { return sawRunning.Load() },
 	})
-	states, err := watchStates(ctx, env, ns, name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := env.Kubectl(cluster.Admin)
+	states := kubectlWatchStates(t, ctx, admin, ns, name)
 	example, err := harness.RepoPath("artifacts", "mpijobs", "mpi-test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := env.Kubectl(cluster.Admin)
 	admin.Succeeds(t, "", "create", "-f", example)
 
 	var seen []string
@@ -249,8 +246,9 @@ func TestOperatorV030RunsV1alpha2Job(t *testing.T) {
 		}
 	}
 	if want := []string{"Created", "Running", "Succeeded"}; !slices.Equal(seen, want) {
-		t.Errorf("STATE went %v, want %v", seen, want)
+		t.Errorf("kubectl get mj -w: STATE went %v, want %v", seen, want)
 	}
+	admin.Succeeds(t, "", "-n", ns, "wait", "--for=condition=Succeeded", "mpijob/"+name, "--timeout=60s")
 
 	job, err := env.Client.CoreV1().RESTClient().Get().AbsPath("/apis/kubeflow.org/v1alpha2/namespaces", ns, "mpijobs", name).DoRaw(ctx)
 	if err != nil {
@@ -333,6 +331,27 @@ func TestOperatorV030RunsV1alpha2Job(t *testing.T) {
 	waitNoPods(t, ctx, kc, ns, name+"-")
 }
 
+// manifestAs reads the one object of a YAML manifest, renamed to name and
+// without its namespace (kubectl -n says where it goes).
+func manifestAs(t *testing.T, file, name string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj map[string]any
+	if err := yaml.Unmarshal(data, &obj); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	if md == nil {
+		t.Fatalf("%s: no metadata", file)
+	}
+	md["name"] = name
+	delete(md, "namespace")
+	return obj
+}
+
 // waitAllGone waits (up to a minute each) until every get returns NotFound.
 func waitAllGone(t *testing.T, ctx context.Context, gets map[string]func(context.Context) error) {
 	t.Helper()
@@ -367,62 +386,52 @@ func waitNoPods(t *testing.T, ctx context.Context, kc kubernetes.Interface, ns, 
 	}
 }
 
-// watchStates watches the MPIJob ns/name in v1alpha2 as kubectl get does, as
-// a Table, and sends its STATE cell of every event.
-func watchStates(ctx context.Context, env *cluster.Env, ns, name string) (<-chan string, error) {
-	hc, err := env.HTTPClient(cluster.Admin)
+// kubectlWatchStates runs `kubectl get mj -n ns -w` (the v1alpha2 table of
+// the namespace, so it may start before the job exists) until ctx ends, and
+// sends the STATE cell of each row it prints for the job name. The columns
+// are NAME, STATE, WORKERS and AGE; a row with three cells has an empty
+// STATE.
+func kubectlWatchStates(t *testing.T, ctx context.Context, k harness.Kubectl, ns, name string) <-chan string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	cmd := k.Command(ctx, "get", "mj", "-n", ns, "-w")
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	u := env.URL + "/apis/kubeflow.org/v1alpha2/namespaces/" + ns + "/mpijobs?watch=true&fieldSelector=" +
-		url.QueryEscape("metadata.name="+name)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, body)
-	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("kubectl get mj -w: stderr:\n%s", stderr.String())
+		}
+	})
 	ch := make(chan string)
 	go func() {
 		defer close(ch)
-		defer resp.Body.Close()
-		dec := json.NewDecoder(resp.Body)
-		col := -1
-		for {
-			var ev struct {
-				Object metav1.Table `json:"object"`
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			cells := strings.Fields(sc.Text())
+			if len(cells) < 3 || cells[0] != name {
+				continue // the header, or another job
 			}
-			if err := dec.Decode(&ev); err != nil {
+			state := ""
+			if len(cells) == 4 {
+				state = cells[1]
+			}
+			select {
+			case ch <- state:
+			case <-ctx.Done():
 				return
-			}
-			// Only the first event carries the column definitions.
-			for i, c := range ev.Object.ColumnDefinitions {
-				if c.Name == "State" {
-					col = i
-				}
-			}
-			for _, r := range ev.Object.Rows {
-				if col < 0 || col >= len(r.Cells) {
-					continue
-				}
-				s, _ := r.Cells[col].(string)
-				select {
-				case ch <- s:
-				case <-ctx.Done():
-					return
-				}
 			}
 		}
 	}()
-	return ch, nil
+	return ch
 }
 
 // TestOperatorV070FailedJob: with backoffLimit 0, a launcher that fails once
@@ -446,23 +455,11 @@ func TestOperatorV070FailedJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	data, err := os.ReadFile(filepath.Join(modDir, "examples", "v2beta1", "pi", "pi.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The pi example, renamed, with runPolicy.backoffLimit 0.
-	var pi map[string]any
-	if err := yaml.Unmarshal(data, &pi); err != nil {
-		t.Fatal(err)
-	}
-	pi["metadata"].(map[string]any)["name"] = name
+	pi := manifestAs(t, filepath.Join(modDir, "examples", "v2beta1", "pi", "pi.yaml"), name)
 	pi["spec"].(map[string]any)["runPolicy"].(map[string]any)["backoffLimit"] = 0
-	manifest, err := json.Marshal(pi)
-	if err != nil {
-		t.Fatal(err)
-	}
 	admin := env.Kubectl(cluster.Admin)
-	admin.Succeeds(t, string(manifest), "-n", ns, "create", "-f", "-")
+	admin.Succeeds(t, mustJSON(pi), "-n", ns, "create", "-f", "-")
 
 	// The condition types in the order they turned True.
 	var seen []string
@@ -514,6 +511,21 @@ func TestOperatorV070FailedJob(t *testing.T) {
 	if _, rows := cluster.ParseTable(out); len(rows) != 1 || rows[0]["STATE"] != "Failed" {
 		t.Errorf("kubectl get mpijobs.v1alpha2.kubeflow.org %s: STATE is not Failed:\n%s", name, out)
 	}
+	// The operator passes on the launcher Job's reason and message, with the
+	// failed pod's reason (none: a container that exits 1 leaves it empty).
+	job, err := mc.KubeflowV2beta1().MPIJobs(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed *v2beta1.JobCondition
+	for i := range job.Status.Conditions {
+		if job.Status.Conditions[i].Type == v2beta1.JobFailed {
+			failed = &job.Status.Conditions[i]
+		}
+	}
+	if failed == nil || failed.Reason != "BackoffLimitExceeded/" || !strings.Contains(failed.Message, "backoff limit") {
+		t.Errorf("MPIJob %s: Failed condition %+v, want reason BackoffLimitExceeded/ and the Job's backoff limit message", name, failed)
+	}
 }
 
 // TestOperatorV070JobDeletion: deleting running MPIJobs, one with
@@ -532,23 +544,11 @@ func TestOperatorV070JobDeletion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(modDir, "examples", "v2beta1", "pi", "pi.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	admin := env.Kubectl(cluster.Admin)
 	propagation := map[string]string{"pi-fg": "foreground", "pi-bg": "background"}
 	for name := range propagation {
-		var pi map[string]any
-		if err := yaml.Unmarshal(data, &pi); err != nil {
-			t.Fatal(err)
-		}
-		pi["metadata"].(map[string]any)["name"] = name
-		manifest, err := json.Marshal(pi)
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin.Succeeds(t, string(manifest), "-n", ns, "create", "-f", "-")
+		pi := manifestAs(t, filepath.Join(modDir, "examples", "v2beta1", "pi", "pi.yaml"), name)
+		admin.Succeeds(t, mustJSON(pi), "-n", ns, "create", "-f", "-")
 	}
 	for name := range propagation {
 		err := harness.Poll(ctx, "MPIJob "+name+" Running", nil, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
