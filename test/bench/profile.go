@@ -27,8 +27,9 @@ import (
 )
 
 // profilePhases records CPU and heap profiles of our server under each
-// workload for the given duration: the LIST loop, the watch fan-out and the
-// create loop, so that the report can say where the time goes.
+// workload for the given duration: the LIST loop, the watch fan-out, the
+// create loop and the status update loop, so that the report can say where
+// the time goes.
 func profilePhases(ctx context.Context, cfg *config, p *peer, seed map[string]any) error {
 	if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
 		return err
@@ -63,6 +64,10 @@ func profilePhases(ctx context.Context, cfg *config, p *peer, seed map[string]an
 			_, err := createAll(ctx, p, seed, func(int) string { return ns }, func(i int) string { return fmt.Sprintf("p-%06d", i) }, cfg.creates*2, cfg.clients)
 			return err
 		}},
+		{"status", loop(func() error {
+			_, _, err := statusUpdates(ctx, p, namespaceName(0), statusJobs(cfg, cfg.objects/cfg.namespaces), 500, cfg.clients, 0)
+			return err
+		})},
 	}
 	for _, ph := range phases {
 		var wg sync.WaitGroup

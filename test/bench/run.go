@@ -105,6 +105,7 @@ func run(ctx context.Context, cfg *config) error {
 		phase("watch", res.measureWatch(ctx, peers, seed))
 	}
 	phase("create", res.measureCreates(ctx, peers, seed, dir))
+	phase("status updates", res.measureStatusUpdates(ctx, peers, perNS))
 	// Profiles last: their extra writes would skew the comparison.
 	if cfg.profileDir != "" {
 		phase("profiles", profilePhases(ctx, cfg, ours, seed))
