@@ -47,6 +47,7 @@ type config struct {
 	quick               bool
 	skipColdStart       bool
 	skipWatch           bool
+	skipV2beta1         bool
 	profileDir          string
 	profileSeconds      int
 }
@@ -79,6 +80,7 @@ func main() {
 	flag.BoolVar(&cfg.quick, "quick", false, "a smoke run: 1,000 objects, 1 round, short watch; proves the harness, figures mean little")
 	flag.BoolVar(&cfg.skipColdStart, "skip-cold-start", false, "do not measure the embedded-etcd cold start")
 	flag.BoolVar(&cfg.skipWatch, "skip-watch", false, "do not measure the watch fan-out")
+	flag.BoolVar(&cfg.skipV2beta1, "skip-v2beta1", false, "do not measure kubeflow.org/v2beta1 against mpi-operator v0.7.0's CRD and against v1alpha2")
 	flag.StringVar(&cfg.profileDir, "profile-dir", "", "also record CPU and heap profiles of this server under the LIST, watch and create workloads into this dir")
 	flag.IntVar(&cfg.profileSeconds, "profile-seconds", 15, "length of each profiled workload")
 	flag.Parse()

@@ -87,12 +87,23 @@ func ourPeer(s *harness.Server, etcd *harness.Etcd) *peer {
 
 // startCRDPeer runs the apiextensions-apiserver wrapper serving the MPIJob
 // CRD against its own etcd, under its own prefix.
-func startCRDPeer(ctx context.Context, cfg *config, dir string) (_ *peer, err error) {
-	etcd, err := startEtcd(ctx, dir, "etcd-crd")
+func startCRDPeer(ctx context.Context, cfg *config, dir string) (*peer, error) {
+	return startCRDPeerAs(ctx, cfg, dir, peerName, "")
+}
+
+// startCRDPeerAs is startCRDPeer under another name, its etcd and files
+// suffixed with suffix (unless empty) and more flags for the wrapper, such as
+// --crd-file.
+func startCRDPeerAs(ctx context.Context, cfg *config, dir, name, suffix string, extra ...string) (_ *peer, err error) {
+	files, etcdName := "crdpeer", "etcd-crd"
+	if suffix != "" {
+		files, etcdName = files+"-"+suffix, etcdName+"-"+suffix
+	}
+	etcd, err := startEtcd(ctx, dir, etcdName)
 	if err != nil {
 		return nil, err
 	}
-	p := &peer{name: peerName, etcd: etcd, token: benchToken, client: newHTTPClient(64)}
+	p := &peer{name: name, etcd: etcd, token: benchToken, client: newHTTPClient(64)}
 	defer func() {
 		if err != nil {
 			p.stop()
@@ -102,13 +113,14 @@ func startCRDPeer(ctx context.Context, cfg *config, dir string) (_ *peer, err er
 	if err != nil {
 		return nil, err
 	}
-	tokenFile := filepath.Join(dir, "crdpeer-tokens.csv")
+	tokenFile := filepath.Join(dir, files+"-tokens.csv")
 	if err = os.WriteFile(tokenFile, []byte(benchToken+`,bench-admin,bench-admin,"system:masters"`+"\n"), 0o600); err != nil {
 		return nil, err
 	}
 	args := append(harness.EtcdServerFlags(etcd), "--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+filepath.Join(dir, "crdpeer-certs"), "--token-auth-file="+tokenFile)
-	if p.server, err = harness.StartProcess(peerName, cfg.crdPeerBin, filepath.Join(dir, "crdpeer.log"), args, nil); err != nil {
+		"--cert-dir="+filepath.Join(dir, files+"-certs"), "--token-auth-file="+tokenFile)
+	args = append(args, extra...)
+	if p.server, err = harness.StartProcess(name, cfg.crdPeerBin, filepath.Join(dir, files+".log"), args, nil); err != nil {
 		return nil, err
 	}
 	p.base = fmt.Sprintf("https://127.0.0.1:%d", port)
@@ -164,4 +176,7 @@ func (p *peer) call(ctx context.Context, method, path string, body []byte, want 
 	return b, nil
 }
 
-func nsPath(ns string) string { return apiPath + "/namespaces/" + ns + "/mpijobs" }
+func nsPath(ns string) string { return nsPathAt(apiPath, ns) }
+
+// nsPathAt is nsPath under another API path, such as v2beta1Path.
+func nsPathAt(api, ns string) string { return api + "/namespaces/" + ns + "/mpijobs" }

@@ -106,6 +106,9 @@ func run(ctx context.Context, cfg *config) error {
 	}
 	phase("create", res.measureCreates(ctx, peers, seed, dir))
 	phase("status updates", res.measureStatusUpdates(ctx, peers, perNS))
+	if !cfg.skipV2beta1 { // stops the CRD peer, then serves v0.7.0's CRD in its place
+		phase("v2beta1", res.measureV2beta1(ctx, ours, crd, dir, perNS))
+	}
 	// Profiles last: their extra writes would skew the comparison.
 	if cfg.profileDir != "" {
 		phase("profiles", profilePhases(ctx, cfg, ours, seed))

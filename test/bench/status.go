@@ -67,11 +67,18 @@ func statusJobs(cfg *config, perNS int) []string {
 }
 
 // statusUpdates makes n read-modify-write cycles with the given number of
-// clients; client c updates names[c], names[c+clients], ... in turn. Each
+// clients; client c updates names[c], names[c+clients], ... in turn, and
+// starts again at names[c] after its last (no two clients share a job while
+// there are at least as many jobs as clients). Each
 // write changes the status (a worker count and a time), so that none is a
 // no-op the server could skip. It returns the wall time and each PUT's
 // latency in milliseconds.
 func statusUpdates(ctx context.Context, p *peer, ns string, names []string, n, clients, round int) (time.Duration, []float64, error) {
+	return statusUpdatesAt(ctx, p, apiPath, ns, names, n, clients, round)
+}
+
+// statusUpdatesAt is statusUpdates under the API path api.
+func statusUpdatesAt(ctx context.Context, p *peer, api, ns string, names []string, n, clients, round int) (time.Duration, []float64, error) {
 	var next atomic.Int64
 	var firstErr error
 	var once sync.Once
@@ -92,9 +99,15 @@ func statusUpdates(ctx context.Context, p *peer, ns string, names []string, n, c
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				name := names[(c+mine*clients)%len(names)]
+				// Only client c's own names, round and round: wrapping
+				// around all of names would hand one job to two clients
+				// and their PUTs would conflict (409).
+				name := names[c%len(names)] // more clients than jobs: shared
+				if own := (len(names) - c + clients - 1) / clients; own > 0 {
+					name = names[c+(mine%own)*clients]
+				}
 				mine++
-				path := nsPath(ns) + "/" + name
+				path := nsPathAt(api, ns) + "/" + name
 				body, err := p.call(ctx, "GET", path, nil, 200)
 				if err != nil {
 					fail(err)

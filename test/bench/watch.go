@@ -52,6 +52,7 @@ type watchBench struct {
 	watchers int
 	rate     int
 	seconds  int
+	api      string // the API path; empty is apiPath
 
 	sent    []atomic.Int64 // unix nanos each write was sent, by sequence
 	mu      sync.Mutex
@@ -121,7 +122,7 @@ func (w *watchBench) round(ctx context.Context, first, n int) (watchResult, erro
 			defer wg.Done()
 			name := watchNamePrefix + strconv.Itoa(seq)
 			w.sent[seq].Store(time.Now().UnixNano())
-			if _, err := w.p.call(ctx, "POST", nsPath(w.ns), objectJSON(w.seed, w.ns, name), 201); err != nil {
+			if _, err := w.p.call(ctx, "POST", w.path(), objectJSON(w.seed, w.ns, name), 201); err != nil {
 				errc <- err
 			}
 		}()
@@ -150,13 +151,21 @@ func (w *watchBench) round(ctx context.Context, first, n int) (watchResult, erro
 	return res, nil
 }
 
+// path is the collection the watchers watch and the writes go to.
+func (w *watchBench) path() string {
+	if w.api == "" {
+		return nsPath(w.ns)
+	}
+	return nsPathAt(w.api, w.ns)
+}
+
 // watch reads one watch stream line by line, finding the object's name
 // without decoding the event: the harness must not be the bottleneck of 200
 // watchers on two cores.
 func (w *watchBench) watch(ctx context.Context, c *http.Client, ready *sync.WaitGroup) error {
 	once := sync.OnceFunc(ready.Done)
 	defer once()
-	resp, err := w.p.do(ctx, c, "GET", nsPath(w.ns)+"?watch=true", "", nil)
+	resp, err := w.p.do(ctx, c, "GET", w.path()+"?watch=true", "", nil)
 	if err != nil {
 		return err
 	}
