@@ -48,6 +48,7 @@ type config struct {
 	skipColdStart       bool
 	skipWatch           bool
 	skipV2beta1         bool
+	corpus              string
 	profileDir          string
 	profileSeconds      int
 }
@@ -81,6 +82,8 @@ func main() {
 	flag.BoolVar(&cfg.skipColdStart, "skip-cold-start", false, "do not measure the embedded-etcd cold start")
 	flag.BoolVar(&cfg.skipWatch, "skip-watch", false, "do not measure the watch fan-out")
 	flag.BoolVar(&cfg.skipV2beta1, "skip-v2beta1", false, "do not measure kubeflow.org/v2beta1 against mpi-operator v0.7.0's CRD and against v1alpha2")
+	flag.StringVar(&cfg.corpus, "corpus", corpusCopies, "what is loaded: "+corpusCopies+" (copies of --seed) or "+corpusVaried+
+		" (a generated, reproducible corpus of differing jobs with statuses, corpus.go)")
 	flag.StringVar(&cfg.profileDir, "profile-dir", "", "also record CPU and heap profiles of this server under the LIST, watch and create workloads into this dir")
 	flag.IntVar(&cfg.profileSeconds, "profile-seconds", 15, "length of each profiled workload")
 	flag.Parse()
@@ -101,6 +104,8 @@ func main() {
 
 func (c *config) validate() error {
 	switch {
+	case c.corpus != corpusCopies && c.corpus != corpusVaried:
+		return fmt.Errorf("--corpus must be %s or %s, got %q", corpusCopies, corpusVaried, c.corpus)
 	case c.objects < 1 || c.objects > 150000:
 		return fmt.Errorf("--objects must be 1..150000, got %d", c.objects)
 	case c.namespaces < 1 || c.namespaces > c.objects:

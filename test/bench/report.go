@@ -166,8 +166,8 @@ func (r *results) writeMarkdown(path, svgPath string) error {
 	var b bytes.Buffer
 	fmt.Fprintln(&b, beginMarker)
 	fmt.Fprintf(&b, "\n**Machine:** %s\n\n", r.machine)
-	fmt.Fprintf(&b, "**Run:** `%s`, %d objects over %d namespaces, %d rounds, %d LISTs of each kind per round, %d creates per round, %d watchers at %d writes/s for %d s per round.\n\n",
-		r.cfg.command(), r.cfg.objects, r.cfg.namespaces, r.cfg.rounds, r.cfg.listSamples, r.cfg.creates, r.cfg.watchers, r.cfg.watchRate, r.cfg.watchSeconds)
+	fmt.Fprintf(&b, "**Run:** `%s`, %d objects (corpus: %s) over %d namespaces, %d rounds, %d LISTs of each kind per round, %d creates per round, %d watchers at %d writes/s for %d s per round.\n\n",
+		r.cfg.command(), r.cfg.objects, r.cfg.corpus, r.cfg.namespaces, r.cfg.rounds, r.cfg.listSamples, r.cfg.creates, r.cfg.watchers, r.cfg.watchRate, r.cfg.watchSeconds)
 	fmt.Fprintln(&b, "| "+strings.Join(header[:len(header)-1], " | ")+" | verdict |")
 	fmt.Fprintln(&b, "|"+strings.Repeat("---|", len(header)))
 	for _, x := range r.rows {

@@ -66,15 +66,26 @@ func run(ctx context.Context, cfg *config) error {
 	peers := []*peer{ours, crd}
 
 	// Load each peer in turn, so that they never share the cores.
+	loadNS := func(i int) string { return namespaceName(i % cfg.namespaces) }
+	loadName := func(i int) string { return fmt.Sprintf("mpi-test-%06d", i) }
+	body := func(ns, name string, _ int) []byte { return objectJSON(seed, ns, name) }
+	if cfg.corpus == corpusVaried {
+		body = variedJob
+	}
 	for _, p := range peers {
-		took, err := createAll(ctx, p, seed,
-			func(i int) string { return namespaceName(i % cfg.namespaces) },
-			func(i int) string { return fmt.Sprintf("mpi-test-%06d", i) }, cfg.objects, cfg.clients)
+		took, err := createBodies(ctx, p, body, loadNS, loadName, cfg.objects, cfg.clients)
 		if err != nil {
 			return fmt.Errorf("loading %s: %w", p.name, err)
 		}
 		res.loadRate[p.name] = float64(cfg.objects) / took.Seconds()
 		logf("loaded %d objects into %s in %s", cfg.objects, p.name, took.Round(time.Millisecond))
+		if cfg.corpus == corpusVaried {
+			start := time.Now()
+			if err := writeVariedStatuses(ctx, p, loadNS, loadName, cfg.objects, cfg.clients); err != nil {
+				return fmt.Errorf("writing the statuses of %s: %w", p.name, err)
+			}
+			logf("wrote their statuses in %s", time.Since(start).Round(time.Millisecond))
+		}
 	}
 	perNS := cfg.objects / cfg.namespaces
 	for _, p := range peers {
