@@ -35,7 +35,7 @@ import (
 
 // The values of --corpus.
 const (
-	corpusCopies  = "seed"
+	corpusCopies = "seed"
 	corpusVaried = "varied"
 )
 
