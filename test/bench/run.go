@@ -114,6 +114,7 @@ func run(ctx context.Context, cfg *config) error {
 	phase("RSS after full LISTs", res.measureRSS(peers, "RSS after full LISTs"))
 	if !cfg.skipWatch {
 		phase("watch", res.measureWatch(ctx, peers, seed))
+		phase("informer watch", res.measureInformerWatch(ctx, peers, seed))
 	}
 	phase("create", res.measureCreates(ctx, peers, seed, dir))
 	phase("status updates", res.measureStatusUpdates(ctx, peers, perNS))
