@@ -64,11 +64,17 @@ func namespaceName(i int) string { return fmt.Sprintf("bench-%03d", i) }
 // createAll POSTs copies of the seed with the given number of concurrent
 // clients and returns how long it took; any answer but 201 is an error.
 func createAll(ctx context.Context, p *peer, seed map[string]any, ns func(i int) string, name func(i int) string, n, clients int) (time.Duration, error) {
-	return createBodies(ctx, p, func(ns, name string, _ int) []byte { return objectJSON(seed, ns, name) }, ns, name, n, clients)
+	return createBodiesAt(ctx, p, apiPath, seedBody(seed), ns, name, n, clients)
 }
 
-// createBodies is createAll with body(namespace, name, i) as object i.
-func createBodies(ctx context.Context, p *peer, body func(ns, name string, i int) []byte, ns func(i int) string, name func(i int) string, n, clients int) (time.Duration, error) {
+// seedBody makes copies of the seed as create bodies.
+func seedBody(seed map[string]any) func(ns, name string, i int) []byte {
+	return func(ns, name string, _ int) []byte { return objectJSON(seed, ns, name) }
+}
+
+// createBodiesAt is createAll under the API path api, with body(namespace,
+// name, i) as object i.
+func createBodiesAt(ctx context.Context, p *peer, api string, body func(ns, name string, i int) []byte, ns func(i int) string, name func(i int) string, n, clients int) (time.Duration, error) {
 	var next atomic.Int64
 	var firstErr error
 	var once sync.Once
@@ -86,7 +92,7 @@ func createBodies(ctx context.Context, p *peer, body func(ns, name string, i int
 					return
 				}
 				namespace := ns(i)
-				if _, err := p.call(ctx, "POST", nsPath(namespace), body(namespace, name(i), i), 201); err != nil {
+				if _, err := p.call(ctx, "POST", nsPathAt(api, namespace), body(namespace, name(i), i), 201); err != nil {
 					once.Do(func() { firstErr = err; cancel() })
 					return
 				}

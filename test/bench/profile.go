@@ -28,8 +28,8 @@ import (
 
 // profilePhases records CPU and heap profiles of our server under each
 // workload for the given duration: the LIST loop, the watch fan-out, the
-// create loop and the status update loop, so that the report can say where
-// the time goes.
+// create loop and the status update loop in v1alpha2 and in v2beta1, so that
+// the report can say where the time goes.
 func profilePhases(ctx context.Context, cfg *config, p *peer, seed map[string]any) error {
 	if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
 		return err
@@ -66,6 +66,10 @@ func profilePhases(ctx context.Context, cfg *config, p *peer, seed map[string]an
 		}},
 		{"status", loop(func() error {
 			_, _, err := statusUpdates(ctx, p, namespaceName(0), statusJobs(cfg, cfg.objects/cfg.namespaces), 500, cfg.clients, 0)
+			return err
+		})},
+		{"status-v2beta1", loop(func() error {
+			_, _, err := statusUpdatesAt(ctx, p, v2beta1Path, namespaceName(0), statusJobs(cfg, cfg.objects/cfg.namespaces), 500, cfg.clients, 0)
 			return err
 		})},
 	}

@@ -68,12 +68,12 @@ func run(ctx context.Context, cfg *config) error {
 	// Load each peer in turn, so that they never share the cores.
 	loadNS := func(i int) string { return namespaceName(i % cfg.namespaces) }
 	loadName := func(i int) string { return fmt.Sprintf("mpi-test-%06d", i) }
-	body := func(ns, name string, _ int) []byte { return objectJSON(seed, ns, name) }
+	body := seedBody(seed)
 	if cfg.corpus == corpusVaried {
 		body = variedJob
 	}
 	for _, p := range peers {
-		took, err := createBodies(ctx, p, body, loadNS, loadName, cfg.objects, cfg.clients)
+		took, err := createBodiesAt(ctx, p, apiPath, body, loadNS, loadName, cfg.objects, cfg.clients)
 		if err != nil {
 			return fmt.Errorf("loading %s: %w", p.name, err)
 		}
