@@ -131,18 +131,12 @@ func (r *results) measureInformerWatch(ctx context.Context, peers []*peer, seed 
 	for k, x := range runs {
 		w := &watchBench{p: x.p, seed: seed, ns: fmt.Sprintf("bench-informers-%d", k), watchers: r.cfg.watchers,
 			rate: r.cfg.watchRate, seconds: r.cfg.watchSeconds, informers: x.kind}
-		rounds, err := w.run(ctx, r.cfg.rounds)
+		l, c, err := w.samples(ctx, r.cfg.rounds)
 		if err != nil {
 			return fmt.Errorf("%s informers on %s: %w", x.kind, x.p.name, err)
 		}
-		for _, res := range rounds {
-			if res.missed > 0 {
-				return fmt.Errorf("%s informers on %s: %d events never arrived", x.kind, x.p.name, res.missed)
-			}
-			lat[k] = append(lat[k], millis(res.latencies)...)
-			cpu[k] = append(cpu[k], res.cpu)
-		}
-		logf("%s informers on %s: %d rounds", x.kind, x.p.name, len(rounds))
+		lat[k], cpu[k] = l, c
+		logf("%s informers on %s: %d rounds", x.kind, x.p.name, r.cfg.rounds)
 	}
 	for _, cmp := range []struct {
 		ours  int

@@ -247,17 +247,11 @@ func (r *results) v2beta1Watch(ctx context.Context, peers []*peer, seed map[stri
 	for _, p := range peers {
 		w := &watchBench{p: p, seed: seed, ns: watchNamespace + "-v2beta1", api: v2beta1Path,
 			watchers: r.cfg.watchers, rate: r.cfg.watchRate, seconds: r.cfg.watchSeconds}
-		rounds, err := w.run(ctx, r.cfg.rounds)
+		l, c, err := w.samples(ctx, r.cfg.rounds)
 		if err != nil {
 			return fmt.Errorf("v2beta1 watch on %s: %w", p.name, err)
 		}
-		for _, res := range rounds {
-			if res.missed > 0 {
-				return fmt.Errorf("v2beta1 watch on %s: %d events never arrived; the server ended %d of %d watch streams", p.name, res.missed, res.ended, r.cfg.watchers)
-			}
-			lat[p.name] = append(lat[p.name], millis(res.latencies)...)
-			cpu[p.name] = append(cpu[p.name], res.cpu)
-		}
+		lat[p.name], cpu[p.name] = l, c
 	}
 	o, c := summarize(lat[peers[0].name]), summarize(lat[peers[1].name])
 	label := fmt.Sprintf("%d watchers, %d writes/s", r.cfg.watchers, r.cfg.watchRate)

@@ -103,6 +103,24 @@ func (w *watchBench) run(ctx context.Context, rounds int) ([]watchResult, error)
 	return w.rounds(ctx, rounds, perRound)
 }
 
+// samples runs the rounds and returns every delivery latency in
+// milliseconds and the server's CPU seconds of each round; a round in which
+// a watcher missed an event is an error.
+func (w *watchBench) samples(ctx context.Context, rounds int) (latencies, cpu []float64, err error) {
+	results, err := w.run(ctx, rounds)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, res := range results {
+		if res.missed > 0 {
+			return nil, nil, fmt.Errorf("%d events never arrived; the server ended %d of %d watch streams", res.missed, res.ended, w.watchers)
+		}
+		latencies = append(latencies, millis(res.latencies)...)
+		cpu = append(cpu, res.cpu)
+	}
+	return latencies, cpu, nil
+}
+
 func (w *watchBench) rounds(ctx context.Context, rounds, perRound int) ([]watchResult, error) {
 	var results []watchResult
 	for r := 0; r < rounds; r++ {
