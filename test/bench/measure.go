@@ -57,7 +57,7 @@ func (r *results) measureLists(ctx context.Context, peers []*peer, perNS int) er
 		}
 	}
 	for round := 0; round < r.cfg.rounds; round++ {
-		for _, p := range peers {
+		for _, p := range alternate(peers, round) {
 			for _, v := range listVariants {
 				for s := 0; s < r.cfg.listSamples; s++ {
 					took, _, err := listOnce(ctx, p, nsPath(ns), v)
@@ -142,7 +142,7 @@ func (r *results) measureLists(ctx context.Context, peers []*peer, perNS int) er
 func (r *results) measureFullLists(ctx context.Context, peers []*peer) error {
 	all := map[string][]time.Duration{}
 	for round := 0; round < r.cfg.rounds; round++ {
-		for _, p := range peers {
+		for _, p := range alternate(peers, round) {
 			took, _, err := listOnce(ctx, p, apiPath+"/mpijobs", listVariants[0])
 			if err != nil {
 				return err
@@ -190,7 +190,7 @@ func (r *results) measureCreates(ctx context.Context, peers []*peer, seed map[st
 	var floor []float64
 	for round := 0; round < r.cfg.rounds; round++ {
 		ns := fmt.Sprintf("bench-create-%d", round)
-		for _, p := range peers {
+		for _, p := range alternate(peers, round) {
 			took, err := createAll(ctx, p, seed, func(int) string { return ns }, func(i int) string { return fmt.Sprintf("c-%06d", i) }, r.cfg.creates, r.cfg.clients)
 			if err != nil {
 				return err
@@ -218,6 +218,16 @@ func (r *results) measureColdStart(ctx context.Context, dir string, seed map[str
 	r.add(row{metric: "cold start to /readyz, embedded etcd, empty data dir", unit: "ms", ours: summarize(millis(empty)), lowerBetter: true, goalAbs: 1500})
 	r.add(row{metric: fmt.Sprintf("restart to /readyz, embedded etcd holding %d objects", r.cfg.objects), unit: "ms", ours: summarize(millis(loaded)), lowerBetter: true, goalAbs: 1500})
 	return nil
+}
+
+// alternate is the peers in order on even rounds and reversed on odd ones,
+// so that neither always runs on a machine the other has just warmed or
+// left busy.
+func alternate(peers []*peer, round int) []*peer {
+	if round%2 == 0 {
+		return peers
+	}
+	return []*peer{peers[1], peers[0]}
 }
 
 func one(v float64) summary  { return summary{n: 1, median: v, min: v, max: v, p99: v} }

@@ -35,11 +35,7 @@ func (r *results) measureStatusUpdates(ctx context.Context, peers []*peer, perNS
 	rate := map[string][]float64{}
 	latency := map[string][]float64{}
 	for round := 0; round < r.cfg.rounds; round++ {
-		order := peers
-		if round%2 == 1 {
-			order = []*peer{peers[1], peers[0]}
-		}
-		for _, p := range order {
+		for _, p := range alternate(peers, round) {
 			took, lat, err := statusUpdates(ctx, p, namespaceName(0), names, r.cfg.creates, r.cfg.clients, round)
 			if err != nil {
 				return err

@@ -274,13 +274,5 @@ func (r *results) addV2beta1(base, unit string, ours, crd summary, lowerBetter b
 	r.add(row{metric: v2beta1Prefix + base, unit: unit, ours: ours, peer: &crd, lowerBetter: lowerBetter, goalPeer: goal})
 }
 
-// alternate is the peers in order on even rounds, reversed on odd ones.
-func alternate(peers []*peer, round int) []*peer {
-	if round%2 == 0 {
-		return peers
-	}
-	return []*peer{peers[1], peers[0]}
-}
-
 // v2beta1CreateNamespace is where v2beta1Creates creates in round.
 func v2beta1CreateNamespace(round int) string { return fmt.Sprintf("bench-create-v2beta1-%d", round) }
