@@ -29,7 +29,8 @@ package main
 // them as v2beta1 through conversion. The rows, all in v2beta1 with our
 // server as "ours" and the v0.7.0 CRD as the peer: the namespace LIST in
 // JSON, our protobuf over the wire against the CRD's JSON, create
-// throughput, status update throughput and PUT p99, and watch delivery p99
+// throughput, status update throughput and PUT p99 (of jobs both peers
+// created in v2beta1, as v2beta1StatusUpdates says), and watch delivery p99
 // and CPU (unless --skip-watch); the goal of each is the ours/CRD ratio of
 // its v1alpha2 row in the same run. Then the cost of conversion, on our
 // server alone: the namespace LIST in v2beta1 against the same LIST in
