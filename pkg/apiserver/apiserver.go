@@ -122,7 +122,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	groupInfo := genericapiserver.NewDefaultAPIGroupInfo(kubeflow.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	if c.ExtraConfig.EncodedListCacheBytes > 0 {
 		groupInfo.NegotiatedSerializer = encodedcache.NegotiatedSerializer(groupInfo.NegotiatedSerializer,
-			encodedcache.New(c.ExtraConfig.EncodedListCacheBytes))
+			encodedcache.New(c.ExtraConfig.EncodedListCacheBytes), Scheme)
 	}
 	// Outermost, so that the cache only ever sees MPIJobs without it.
 	groupInfo.NegotiatedSerializer = reservedannotation.NegotiatedSerializer(groupInfo.NegotiatedSerializer)

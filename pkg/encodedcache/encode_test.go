@@ -46,7 +46,7 @@ func codecs(t *testing.T, limit int64) (plain, cached map[string]runtime.Seriali
 	for _, info := range factory.SupportedMediaTypes() {
 		plain[info.MediaType] = info.Serializer
 	}
-	for _, info := range NegotiatedSerializer(factory, cache).SupportedMediaTypes() {
+	for _, info := range NegotiatedSerializer(factory, cache, scheme).SupportedMediaTypes() {
 		cached[info.MediaType] = info.Serializer
 	}
 	seed := rand.Int63()

@@ -68,15 +68,15 @@ func (s *jsonSerializer) encodeList(list jobList, w io.Writer) error {
 	bw.WriteString(`"metadata":`)
 	bw.Write(meta)
 	bw.WriteString(`,"items":`)
-	if list.items == nil {
+	if list.isNil() {
 		bw.WriteString("null")
 	} else {
 		bw.WriteByte('[')
-		for i, j := range list.items {
+		for i := 0; i < list.len(); i++ {
 			if i > 0 {
 				bw.WriteByte(',')
 			}
-			item, err := s.item(list.version, j)
+			item, err := s.item(list, i)
 			if err != nil {
 				return err
 			}
@@ -88,23 +88,27 @@ func (s *jsonSerializer) encodeList(list jobList, w io.Writer) error {
 	return bw.Flush()
 }
 
-// item is the JSON of one list item in version, from the cache when the
-// same object at the same resourceVersion was encoded in that version
+// item is the JSON of the list's i'th item, from the cache when the same
+// object at the same resourceVersion was encoded in the list's version
 // before. Items that carry a kind or apiVersion are encoded every time, so
 // the cache holds one form per object and version.
-func (s *jsonSerializer) item(version string, j job) ([]byte, error) {
-	cacheable := !hasTypeMeta(j)
+func (s *jsonSerializer) item(list jobList, i int) ([]byte, error) {
+	id, cacheable := list.identity(i)
 	if cacheable {
-		if b, ok := s.cache.Get(JSON, version, j.GetNamespace(), j.GetName(), j.GetUID(), j.GetResourceVersion()); ok {
+		if b, ok := s.cache.Get(JSON, list.version, id.GetNamespace(), id.GetName(), id.GetUID(), id.GetResourceVersion()); ok {
 			return b, nil
 		}
+	}
+	j, err := list.item(i)
+	if err != nil {
+		return nil, err
 	}
 	b, err := json.Marshal(j)
 	if err != nil {
 		return nil, err
 	}
 	if cacheable {
-		s.cache.Put(JSON, version, j.GetNamespace(), j.GetName(), j.GetUID(), j.GetResourceVersion(), b)
+		s.cache.Put(JSON, list.version, id.GetNamespace(), id.GetName(), id.GetUID(), id.GetResourceVersion(), b)
 	}
 	return b, nil
 }

@@ -34,20 +34,60 @@ type job interface {
 
 // jobList is an MPIJob list in one served version. The same object encodes
 // differently in each version, so its items are cached under the version.
+// Its items are either already in that version (items) or hub objects
+// converted one by one when the cache lacks them (hub).
 type jobList struct {
 	version  string
 	typeMeta *metav1.TypeMeta
 	listMeta *metav1.ListMeta
 	items    []job // nil when the list's items are
+	hub      *hubList
 }
 
-// asJobList tells whether obj is an MPIJob list of a served version.
+// isNil tells whether the list's items are nil rather than empty.
+func (l jobList) isNil() bool {
+	if l.hub != nil {
+		return l.hub.list.Items == nil
+	}
+	return l.items == nil
+}
+
+func (l jobList) len() int {
+	if l.hub != nil {
+		return len(l.hub.list.Items)
+	}
+	return len(l.items)
+}
+
+// identity is what the i'th item is cached under; cacheable is false for an
+// item that carries a kind or apiVersion.
+func (l jobList) identity(i int) (id metav1.Object, cacheable bool) {
+	if l.hub != nil {
+		// Converted items never carry a kind: conversions leave TypeMeta
+		// alone and the list conversion makes new items.
+		return &l.hub.list.Items[i], true
+	}
+	return l.items[i], !hasTypeMeta(l.items[i])
+}
+
+// item is the i'th item in the list's version.
+func (l jobList) item(i int) (job, error) {
+	if l.hub != nil {
+		return l.hub.convert(i)
+	}
+	return l.items[i], nil
+}
+
+// asJobList tells whether obj is an MPIJob list of a served version, or a
+// hub list on its way to one.
 func asJobList(obj runtime.Object) (jobList, bool) {
 	switch l := obj.(type) {
 	case *v1alpha2.MPIJobList:
-		return jobList{v1alpha2.SchemeGroupVersion.String(), &l.TypeMeta, &l.ListMeta, jobs(l.Items)}, true
+		return jobList{v1alpha2.SchemeGroupVersion.String(), &l.TypeMeta, &l.ListMeta, jobs(l.Items), nil}, true
 	case *v2beta1.MPIJobList:
-		return jobList{v2beta1.SchemeGroupVersion.String(), &l.TypeMeta, &l.ListMeta, jobs(l.Items)}, true
+		return jobList{v2beta1.SchemeGroupVersion.String(), &l.TypeMeta, &l.ListMeta, jobs(l.Items), nil}, true
+	case *hubList:
+		return jobList{l.typeMeta.APIVersion, &l.typeMeta, &l.list.ListMeta, nil, l}, true
 	}
 	return jobList{}, false
 }

@@ -66,10 +66,10 @@ func (s *protobufSerializer) encodeList(list jobList, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	items := make([][]byte, len(list.items))
+	items := make([][]byte, list.len())
 	size := fieldSize(len(meta))
-	for i, j := range list.items {
-		if items[i], err = s.item(list.version, j); err != nil {
+	for i := range items {
+		if items[i], err = s.item(list, i); err != nil {
 			return err
 		}
 		size += fieldSize(len(items[i]))
@@ -96,19 +96,24 @@ func (s *protobufSerializer) encodeList(list jobList, w io.Writer) error {
 	return err
 }
 
-// item is the protobuf of one list item in version, from the cache when the
-// same object at the same resourceVersion was encoded in that version
+// item is the protobuf of the list's i'th item, from the cache when the
+// same object at the same resourceVersion was encoded in the list's version
 // before. Protobuf leaves the kind and apiVersion out, so every item is
 // cacheable.
-func (s *protobufSerializer) item(version string, j job) ([]byte, error) {
-	if b, ok := s.cache.Get(Protobuf, version, j.GetNamespace(), j.GetName(), j.GetUID(), j.GetResourceVersion()); ok {
+func (s *protobufSerializer) item(list jobList, i int) ([]byte, error) {
+	id, _ := list.identity(i)
+	if b, ok := s.cache.Get(Protobuf, list.version, id.GetNamespace(), id.GetName(), id.GetUID(), id.GetResourceVersion()); ok {
 		return b, nil
+	}
+	j, err := list.item(i)
+	if err != nil {
+		return nil, err
 	}
 	b, err := j.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	s.cache.Put(Protobuf, version, j.GetNamespace(), j.GetName(), j.GetUID(), j.GetResourceVersion(), b)
+	s.cache.Put(Protobuf, list.version, id.GetNamespace(), id.GetName(), id.GetUID(), id.GetResourceVersion(), b)
 	return b, nil
 }
 

@@ -24,13 +24,21 @@ import (
 // cache and everything else as the wrapped serializer does. Pretty JSON,
 // YAML and watch streams are left alone: watch events are already encoded
 // once per event by the watch cache, not once per watcher.
-func NegotiatedSerializer(inner runtime.NegotiatedSerializer, cache *Cache) runtime.NegotiatedSerializer {
-	return negotiated{NegotiatedSerializer: inner, cache: cache}
+//
+// Its encoders take hub MPIJob lists as they are (hublist.go): scheme
+// converts only the items the cache lacks.
+func NegotiatedSerializer(inner runtime.NegotiatedSerializer, cache *Cache, scheme *runtime.Scheme) runtime.NegotiatedSerializer {
+	return negotiated{NegotiatedSerializer: inner, cache: cache, scheme: scheme}
 }
 
 type negotiated struct {
 	runtime.NegotiatedSerializer
-	cache *Cache
+	cache  *Cache
+	scheme *runtime.Scheme
+}
+
+func (n negotiated) EncoderForVersion(serializer runtime.Encoder, gv runtime.GroupVersioner) runtime.Encoder {
+	return hubListEncoder{codec: n.NegotiatedSerializer.EncoderForVersion(serializer, gv), serializer: serializer, target: gv, scheme: n.scheme}
 }
 
 func (n negotiated) SupportedMediaTypes() []runtime.SerializerInfo {

@@ -76,6 +76,11 @@ func (s serializer) Identifier() runtime.Identifier {
 	return runtime.Identifier("without-" + carryover.Annotation + "/" + string(s.inner.Identifier()))
 }
 
+// Unwrap is the serializer this one wraps, for the encoders of package
+// encodedcache, which look for their own serializers. Objects this
+// serializer does not know, such as their hub lists, pass it unchanged.
+func (s serializer) Unwrap() runtime.Serializer { return s.inner }
+
 // Encode writes obj without the annotation. obj is not changed: the watch
 // cache may share it between watchers.
 func (s serializer) Encode(obj runtime.Object, w io.Writer) error {
