@@ -36,6 +36,9 @@ type row struct {
 	lowerBetter bool
 	// Goals, zero when none: ours/peer, ours/floor, and an absolute bound.
 	goalPeer, goalFloor, goalAbs float64
+	// peerName is what the peer column holds when it is not the CRD peer,
+	// for the goal's text.
+	peerName string
 }
 
 func (r *results) add(x row) { r.rows = append(r.rows, x) }
@@ -69,7 +72,11 @@ func (x row) goalText() string {
 	}
 	var parts []string
 	if x.goalPeer > 0 {
-		parts = append(parts, fmt.Sprintf("%s %g× CRD", cmp, x.goalPeer))
+		name := x.peerName
+		if name == "" {
+			name = "CRD"
+		}
+		parts = append(parts, fmt.Sprintf("%s %g× %s", cmp, x.goalPeer, name))
 	}
 	if x.goalFloor > 0 {
 		parts = append(parts, fmt.Sprintf("%s %g× floor", cmp, x.goalFloor))
