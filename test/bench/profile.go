@@ -27,7 +27,8 @@ import (
 )
 
 // profilePhases records CPU and heap profiles of our server under each
-// workload for the given duration: the LIST loop, the watch fan-out, the
+// workload for the given duration: the LIST loop, the watch fan-out (raw
+// watchers, typed informers and dynamic informers), the
 // create loop and the status update loop in v1alpha2 and in v2beta1, so that
 // the report can say where the time goes.
 func profilePhases(ctx context.Context, cfg *config, p *peer, seed map[string]any) error {
@@ -59,6 +60,8 @@ func profilePhases(ctx context.Context, cfg *config, p *peer, seed map[string]an
 			_, err := w.run(ctx, 1)
 			return err
 		}},
+		{"watch-informers-typed", informerPhase(ctx, cfg, p, seed, typedInformers)},
+		{"watch-informers-dynamic", informerPhase(ctx, cfg, p, seed, dynamicInformers)},
 		{"create", func() error {
 			ns := "bench-profile-create"
 			_, err := createAll(ctx, p, seed, func(int) string { return ns }, func(i int) string { return fmt.Sprintf("p-%06d", i) }, cfg.creates*2, cfg.clients)
@@ -94,6 +97,17 @@ func profilePhases(ctx context.Context, cfg *config, p *peer, seed map[string]an
 		logf("profiled %s into %s", ph.name, cfg.profileDir)
 	}
 	return nil
+}
+
+// informerPhase is the watch fan-out read by informers of the given kind,
+// each phase on a namespace of its own.
+func informerPhase(ctx context.Context, cfg *config, p *peer, seed map[string]any, kind informerKind) func() error {
+	return func() error {
+		w := &watchBench{p: p, seed: seed, ns: "bench-profile-informers-" + string(kind), watchers: cfg.watchers,
+			rate: cfg.watchRate, seconds: cfg.profileSeconds, informers: kind}
+		_, err := w.run(ctx, 1)
+		return err
+	}
 }
 
 func fetchProfile(ctx context.Context, p *peer, path, file string) error {
