@@ -37,7 +37,7 @@ func (r *results) measureRSS(peers []*peer, label string) error {
 		v[i], anon[i] = float64(b)/(1<<20), float64(a)/(1<<20)
 	}
 	r.add(row{metric: label, unit: "MiB", ours: one(v[0]), peer: ptr(one(v[1])), lowerBetter: true, goalPeer: 0.25})
-	r.add(row{metric: label + ", anonymous part (without the executable's pages)", unit: "MiB", ours: one(anon[0]), peer: ptr(one(anon[1])), lowerBetter: true})
+	r.add(row{metric: label + ", anonymous part (without the executable's pages)", unit: "MiB", ours: one(anon[0]), peer: ptr(one(anon[1])), lowerBetter: true, goalPeer: 0.2})
 	return nil
 }
 
@@ -81,7 +81,7 @@ func (r *results) measureLists(ctx context.Context, peers []*peer, perNS int) er
 	for _, v := range listVariants {
 		r.add(row{metric: fmt.Sprintf("LIST %d objects, JSON, %s", perNS, v.label), unit: "ms",
 			ours: summarize(millis(samples[v.label][peers[0].name])), peer: ptr(summarize(millis(samples[v.label][peers[1].name]))),
-			floor: &floorSum, lowerBetter: true, goalPeer: 0.2, goalFloor: 1.5})
+			floor: &floorSum, lowerBetter: true, goalPeer: 0.15, goalFloor: 1.5})
 	}
 	r.add(row{metric: fmt.Sprintf("encode %d objects to JSON in-process (floor)", perNS), unit: "ms", ours: floorSum, lowerBetter: true})
 
@@ -151,7 +151,7 @@ func (r *results) measureFullLists(ctx context.Context, peers []*peer) error {
 		}
 	}
 	r.add(row{metric: fmt.Sprintf("LIST all %d objects, JSON, RV=\"\"", r.cfg.objects), unit: "ms",
-		ours: summarize(millis(all[peers[0].name])), peer: ptr(summarize(millis(all[peers[1].name]))), lowerBetter: true})
+		ours: summarize(millis(all[peers[0].name])), peer: ptr(summarize(millis(all[peers[1].name]))), lowerBetter: true, goalPeer: 0.1})
 	return nil
 }
 
@@ -170,7 +170,7 @@ func (r *results) measureWatch(ctx context.Context, peers []*peer, seed map[stri
 	o, c := summarize(lat[peers[0].name]), summarize(lat[peers[1].name])
 	label := fmt.Sprintf("%d watchers, %d writes/s", r.cfg.watchers, r.cfg.watchRate)
 	r.add(row{metric: "watch delivery p50, " + label, unit: "ms", ours: one(o.median), peer: ptr(one(c.median)), lowerBetter: true})
-	r.add(row{metric: "watch delivery p99, " + label, unit: "ms", ours: one(o.p99), peer: ptr(one(c.p99)), lowerBetter: true, goalPeer: 0.5})
+	r.add(row{metric: "watch delivery p99, " + label, unit: "ms", ours: one(o.p99), peer: ptr(one(c.p99)), lowerBetter: true, goalPeer: 1.0})
 	r.add(row{metric: fmt.Sprintf("server CPU per %d s watch round, %s", r.cfg.watchSeconds, label), unit: "s",
 		ours: summarize(cpu[peers[0].name]), peer: ptr(summarize(cpu[peers[1].name])), lowerBetter: true, goalPeer: 0.5})
 	return nil
