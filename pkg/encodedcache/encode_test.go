@@ -24,6 +24,7 @@ import (
 
 	apitestingfuzzer "k8s.io/apimachinery/pkg/api/apitesting/fuzzer"
 	metafuzzer "k8s.io/apimachinery/pkg/apis/meta/fuzzer"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
@@ -34,25 +35,72 @@ import (
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 )
 
-// codecs are the serializers the API server negotiates, with the streaming
-// list options it turns on, and the same wrapped by a cache.
-func codecs(t *testing.T, limit int64) (plain, cached map[string]runtime.Serializer, cache *Cache, f *randfill.Filler) {
+// fixture is a scheme of the kubeflow.org types, the codec factory the API
+// server builds on it (with the streaming list options it turns on), a
+// cache and a seeded fuzzer.
+type fixture struct {
+	scheme  *runtime.Scheme
+	factory serializer.CodecFactory
+	cache   *Cache
+	f       *randfill.Filler
+}
+
+func newFixture(t testing.TB) fixture {
 	t.Helper()
 	scheme := runtime.NewScheme()
 	install.Install(scheme)
 	factory := serializer.NewCodecFactory(scheme, serializer.WithStreamingCollectionEncodingToJSON(), serializer.WithStreamingCollectionEncodingToProtobuf())
-	cache = New(limit)
-	plain, cached = map[string]runtime.Serializer{}, map[string]runtime.Serializer{}
-	for _, info := range factory.SupportedMediaTypes() {
-		plain[info.MediaType] = info.Serializer
-	}
-	for _, info := range NegotiatedSerializer(factory, cache, scheme).SupportedMediaTypes() {
-		cached[info.MediaType] = info.Serializer
-	}
 	seed := rand.Int63()
 	t.Logf("fuzzer seed %d", seed)
-	f = apitestingfuzzer.FuzzerFor(apitestingfuzzer.MergeFuzzerFuncs(metafuzzer.Funcs, kubeflowfuzzer.Funcs), rand.NewSource(seed), factory)
-	return plain, cached, cache, f
+	f := apitestingfuzzer.FuzzerFor(apitestingfuzzer.MergeFuzzerFuncs(metafuzzer.Funcs, kubeflowfuzzer.Funcs), rand.NewSource(seed), factory)
+	return fixture{scheme: scheme, factory: factory, cache: New(64 << 20), f: f}
+}
+
+// codecs are the serializers the API server negotiates, and the same
+// wrapped by a cache.
+func codecs(t *testing.T) (plain, cached map[string]runtime.Serializer, cache *Cache, f *randfill.Filler) {
+	t.Helper()
+	x := newFixture(t)
+	plain, cached = map[string]runtime.Serializer{}, map[string]runtime.Serializer{}
+	for _, info := range x.factory.SupportedMediaTypes() {
+		plain[info.MediaType] = info.Serializer
+	}
+	for _, info := range NegotiatedSerializer(x.factory, x.cache, x.scheme).SupportedMediaTypes() {
+		cached[info.MediaType] = info.Serializer
+	}
+	return plain, cached, x.cache, x.f
+}
+
+// identify gives the i'th item of a list the identity the registry's items
+// have: a namespace, name, UID and resourceVersion.
+func identify(m *metav1.ObjectMeta, i int) {
+	m.Namespace = fmt.Sprintf("ns-%d", i%3)
+	m.Name = fmt.Sprintf("job-%d", i)
+	m.UID = types.UID(fmt.Sprintf("uid-%d", i))
+	m.ResourceVersion = fmt.Sprint(100 + i)
+}
+
+// reidentify gives changed's items the names of old's at a newer
+// resourceVersion, and its first item a new UID at the old resourceVersion
+// (an object recreated under its name, which must not hit either).
+func reidentify(old, changed []metav1.Object) {
+	for i := range changed {
+		changed[i].SetResourceVersion(old[i].GetResourceVersion() + "1")
+	}
+	changed[0].SetResourceVersion(old[0].GetResourceVersion())
+	changed[0].SetUID("another-uid")
+}
+
+// metas are the metadata of items.
+func metas[T any, P interface {
+	*T
+	metav1.Object
+}](items []T) []metav1.Object {
+	out := make([]metav1.Object, len(items))
+	for i := range items {
+		out[i] = P(&items[i])
+	}
+	return out
 }
 
 // randomList is a list as the registry returns it: kind set on the list,
@@ -65,17 +113,14 @@ func randomList(f *randfill.Filler, n int) *v1alpha2.MPIJobList {
 		var job v1alpha2.MPIJob
 		f.Fill(&job)
 		job.TypeMeta = v1alpha2.MPIJob{}.TypeMeta
-		job.Namespace = fmt.Sprintf("ns-%d", i%3)
-		job.Name = fmt.Sprintf("job-%d", i)
-		job.UID = types.UID(fmt.Sprintf("uid-%d", i))
-		job.ResourceVersion = fmt.Sprint(100 + i)
+		identify(&job.ObjectMeta, i)
 		list.Items = append(list.Items, job)
 	}
 	list.SetGroupVersionKind(v1alpha2.SchemeGroupVersion.WithKind("MPIJobList"))
 	return list
 }
 
-func encode(t *testing.T, s runtime.Serializer, obj runtime.Object) []byte {
+func encode(t testing.TB, s runtime.Encoder, obj runtime.Object) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := s.Encode(obj, &buf); err != nil {
@@ -90,7 +135,7 @@ func encode(t *testing.T, s runtime.Serializer, obj runtime.Object) []byte {
 // (hits), after objects change (new resourceVersion or UID under the same
 // name) and when a client decodes it back.
 func TestListBytesAreTheLibrarys(t *testing.T) {
-	plain, cached, cache, f := codecs(t, 64<<20)
+	plain, cached, cache, f := codecs(t)
 	for _, mediaType := range []string{runtime.ContentTypeJSON, runtime.ContentTypeProtobuf} {
 		t.Run(mediaType, func(t *testing.T) {
 			for round := 0; round < 20; round++ {
@@ -105,11 +150,7 @@ func TestListBytesAreTheLibrarys(t *testing.T) {
 				// recreated under its name (new UID, same resourceVersion
 				// string as before is impossible in etcd but must not hit).
 				changed := randomList(f, len(list.Items))
-				for i := range changed.Items {
-					changed.Items[i].ResourceVersion = list.Items[i].ResourceVersion + "1"
-				}
-				changed.Items[0].ResourceVersion = list.Items[0].ResourceVersion
-				changed.Items[0].UID = "another-uid"
+				reidentify(metas(list.Items), metas(changed.Items))
 				if got, want := encode(t, cached[mediaType], changed), encode(t, plain[mediaType], changed); !bytes.Equal(got, want) {
 					t.Fatalf("round %d: a list of changed objects is served stale:\n got %q\nwant %q", round, got, want)
 				}
@@ -131,7 +172,7 @@ func TestListBytesAreTheLibrarys(t *testing.T) {
 // TestItemsWithKindAreNotCached: an item that carries its own kind encodes
 // differently in JSON, so it must never be served from (or fill) the cache.
 func TestItemsWithKindAreNotCached(t *testing.T) {
-	plain, cached, cache, f := codecs(t, 64<<20)
+	plain, cached, cache, f := codecs(t)
 	list := randomList(f, 3)
 	encode(t, cached[runtime.ContentTypeJSON], list)
 	for i := range list.Items {
@@ -148,7 +189,7 @@ func TestItemsWithKindAreNotCached(t *testing.T) {
 
 // TestEmptyAndNilLists: no items is "items":[] in JSON, nil is null.
 func TestEmptyAndNilLists(t *testing.T) {
-	plain, cached, _, _ := codecs(t, 64<<20)
+	plain, cached, _, _ := codecs(t)
 	for _, list := range []*v1alpha2.MPIJobList{{Items: []v1alpha2.MPIJob{}}, {}} {
 		list.SetGroupVersionKind(v1alpha2.SchemeGroupVersion.WithKind("MPIJobList"))
 		list.ResourceVersion = "7"

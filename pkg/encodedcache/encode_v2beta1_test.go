@@ -46,7 +46,7 @@ func randomV2beta1List(f *randfill.Filler, like *v1alpha2.MPIJobList) *v2beta1.M
 // TestV2beta1ListBytesAreTheLibrarys is the cache's contract in v2beta1:
 // the bytes are the library's on a miss, on a hit and after a change.
 func TestV2beta1ListBytesAreTheLibrarys(t *testing.T) {
-	plain, cached, cache, f := codecs(t, 64<<20)
+	plain, cached, cache, f := codecs(t)
 	for _, mediaType := range []string{runtime.ContentTypeJSON, runtime.ContentTypeProtobuf} {
 		t.Run(mediaType, func(t *testing.T) {
 			for round := 0; round < 20; round++ {
@@ -58,11 +58,7 @@ func TestV2beta1ListBytesAreTheLibrarys(t *testing.T) {
 					}
 				}
 				changed := randomV2beta1List(f, randomList(f, len(list.Items)))
-				for i := range changed.Items {
-					changed.Items[i].ResourceVersion = list.Items[i].ResourceVersion + "1"
-				}
-				changed.Items[0].ResourceVersion = list.Items[0].ResourceVersion
-				changed.Items[0].UID = "another-uid"
+				reidentify(metas(list.Items), metas(changed.Items))
 				if got, want := encode(t, cached[mediaType], changed), encode(t, plain[mediaType], changed); !bytes.Equal(got, want) {
 					t.Fatalf("round %d: a list of changed objects is served stale:\n got %q\nwant %q", round, got, want)
 				}
@@ -85,7 +81,7 @@ func TestV2beta1ListBytesAreTheLibrarys(t *testing.T) {
 // resourceVersions, listed in v1alpha2 and v2beta1 in turn, are written in
 // the version of each list, from the cache when listed before in it.
 func TestVersionsNeverShareBytes(t *testing.T) {
-	plain, cached, cache, f := codecs(t, 64<<20)
+	plain, cached, cache, f := codecs(t)
 	const n = 5
 	alpha := randomList(f, n)
 	beta := randomV2beta1List(f, alpha)
@@ -108,7 +104,7 @@ func TestVersionsNeverShareBytes(t *testing.T) {
 // TestCachedBytesAreReadByVersion: an entry is read only by a list of its
 // own version, format and object identity.
 func TestCachedBytesAreReadByVersion(t *testing.T) {
-	_, cached, cache, f := codecs(t, 64<<20)
+	_, cached, cache, f := codecs(t)
 	alpha := randomList(f, 1)
 	beta := randomV2beta1List(f, alpha)
 	item := alpha.Items[0]

@@ -20,54 +20,39 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math/rand"
 	"os"
 	"testing"
 
-	apitestingfuzzer "k8s.io/apimachinery/pkg/api/apitesting/fuzzer"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	metafuzzer "k8s.io/apimachinery/pkg/apis/meta/fuzzer"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/randfill"
 
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/carryover"
-	kubeflowfuzzer "github.com/mpijob/mpijob-apiserver/api/kubeflow/fuzzer"
-	"github.com/mpijob/mpijob-apiserver/api/kubeflow/install"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v1alpha2"
 	"github.com/mpijob/mpijob-apiserver/api/kubeflow/v2beta1"
 	"github.com/mpijob/mpijob-apiserver/pkg/reservedannotation"
 )
 
-// apiEncoders are the encoders a LIST answer in version gv is written
-// with, as the API group stacks them: the library's (conversion, then the
-// reserved annotation's serializer) and the same with this package's cache
-// in between.
+// apiEncoders are the encoders a LIST answer is written with, as the API
+// group stacks them: the library's (conversion, then the reserved
+// annotation's serializer), and the same with this package's cache in
+// between.
 type apiEncoders struct {
-	scheme        *runtime.Scheme
+	fixture
 	plain, cached runtime.NegotiatedSerializer
-	cache         *Cache
-	f             *randfill.Filler
 }
 
 func newAPIEncoders(t testing.TB) *apiEncoders {
-	scheme := runtime.NewScheme()
-	install.Install(scheme)
-	factory := serializer.NewCodecFactory(scheme, serializer.WithStreamingCollectionEncodingToJSON(), serializer.WithStreamingCollectionEncodingToProtobuf())
-	cache := New(64 << 20)
-	seed := rand.Int63()
-	t.Logf("fuzzer seed %d", seed)
+	x := newFixture(t)
 	return &apiEncoders{
-		scheme: scheme,
-		plain:  reservedannotation.NegotiatedSerializer(factory),
-		cached: reservedannotation.NegotiatedSerializer(NegotiatedSerializer(factory, cache, scheme)),
-		cache:  cache,
-		f:      apitestingfuzzer.FuzzerFor(apitestingfuzzer.MergeFuzzerFuncs(metafuzzer.Funcs, kubeflowfuzzer.Funcs), rand.NewSource(seed), factory),
+		fixture: x,
+		plain:   reservedannotation.NegotiatedSerializer(x.factory),
+		cached:  reservedannotation.NegotiatedSerializer(NegotiatedSerializer(x.factory, x.cache, x.scheme)),
 	}
 }
 
@@ -88,22 +73,10 @@ func (a *apiEncoders) randomHubList(n int) *kubeflow.MPIJobList {
 		var job kubeflow.MPIJob
 		a.f.Fill(&job)
 		job.TypeMeta = kubeflow.MPIJob{}.TypeMeta
-		job.Namespace = fmt.Sprintf("ns-%d", i%3)
-		job.Name = fmt.Sprintf("job-%d", i)
-		job.UID = types.UID(fmt.Sprintf("uid-%d", i))
-		job.ResourceVersion = fmt.Sprint(100 + i)
+		identify(&job.ObjectMeta, i)
 		list.Items = append(list.Items, job)
 	}
 	return list
-}
-
-func encodeWith(t testing.TB, e runtime.Encoder, obj runtime.Object) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := e.Encode(obj, &buf); err != nil {
-		t.Fatalf("encoding %T: %v", obj, err)
-	}
-	return buf.Bytes()
 }
 
 // TestHubListBytesAreTheLibrarys: a hub list written in a served version
@@ -125,9 +98,9 @@ func TestHubListBytesAreTheLibrarys(t *testing.T) {
 						t.Fatalf("the cached encoder converts the whole hub list itself")
 					}
 					before := list.DeepCopy()
-					want := encodeWith(t, plain, list)
+					want := encode(t, plain, list)
 					for pass := 0; pass < 2; pass++ {
-						if got := encodeWith(t, cached, list); !bytes.Equal(got, want) {
+						if got := encode(t, cached, list); !bytes.Equal(got, want) {
 							t.Fatalf("round %d pass %d: differs from the library's:\n got %q\nwant %q", round, pass, got, want)
 						}
 					}
@@ -139,12 +112,8 @@ func TestHubListBytesAreTheLibrarys(t *testing.T) {
 					}
 					carried += countCarried(t, a.scheme, list, gv)
 					changed := a.randomHubList(len(list.Items))
-					for i := range changed.Items {
-						changed.Items[i].ResourceVersion = list.Items[i].ResourceVersion + "1"
-					}
-					changed.Items[0].ResourceVersion = list.Items[0].ResourceVersion
-					changed.Items[0].UID = "another-uid"
-					if got, want := encodeWith(t, cached, changed), encodeWith(t, plain, changed); !bytes.Equal(got, want) {
+					reidentify(metas(list.Items), metas(changed.Items))
+					if got, want := encode(t, cached, changed), encode(t, plain, changed); !bytes.Equal(got, want) {
 						t.Fatalf("round %d: a list of changed objects is served stale:\n got %q\nwant %q", round, got, want)
 					}
 				}
@@ -173,7 +142,7 @@ func TestHubListOthersUnchanged(t *testing.T) {
 			t.Errorf("%s: hub lists taken as they are: %v", mediaType, fast)
 		}
 		for _, obj := range []runtime.Object{list, &job} {
-			if got, want := encodeWith(t, cached, obj), encodeWith(t, plain, obj); !bytes.Equal(got, want) {
+			if got, want := encode(t, cached, obj), encode(t, plain, obj); !bytes.Equal(got, want) {
 				t.Errorf("%s %T:\n got %q\nwant %q", mediaType, obj, got, want)
 			}
 		}
@@ -236,7 +205,7 @@ func BenchmarkHubListEncode(b *testing.B) {
 		enc  runtime.Encoder
 	}{{"whole list converted", fast.(hubListEncoder).codec}, {"misses converted", fast}} {
 		b.Run(c.name, func(b *testing.B) {
-			encodeWith(b, c.enc, list) // fills the cache
+			encode(b, c.enc, list) // fills the cache
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				if err := c.enc.Encode(list, io.Discard); err != nil {
