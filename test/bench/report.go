@@ -180,7 +180,7 @@ func (r *results) writeMarkdown(path, svgPath string) error {
 	for _, x := range r.rows {
 		fmt.Fprintln(&b, "| "+strings.Join(x.cells(), " | ")+" |")
 	}
-	fmt.Fprintf(&b, "\nValues are medians with (min–max) over all samples; watch latency is over every event every watcher saw. Loading ran at %.0f objects/s into %s and %.0f objects/s into the CRD peer.\n",
+	fmt.Fprintf(&b, "\nValues are medians with (min–max) over all samples; the watch p50 is over every event every watcher saw, and the p99 rows are the median (min–max) of the rounds' own p99s. Loading ran at %.0f objects/s into %s and %.0f objects/s into the CRD peer.\n",
 		r.loadRate[ourName], ourName, r.loadRate[peerName])
 	for _, f := range r.failures {
 		fmt.Fprintf(&b, "\n**Failed:** %s\n", f)

@@ -244,21 +244,19 @@ func (r *results) v2beta1StatusUpdates(ctx context.Context, peers []*peer) error
 }
 
 func (r *results) v2beta1Watch(ctx context.Context, peers []*peer, seed map[string]any) error {
-	lat, cpu := map[string][]float64{}, map[string][]float64{}
+	var benches []*watchBench
 	for _, p := range peers {
-		w := &watchBench{p: p, seed: seed, ns: watchNamespace + "-v2beta1", api: v2beta1Path,
-			watchers: r.cfg.watchers, rate: r.cfg.watchRate, seconds: r.cfg.watchSeconds}
-		l, c, err := w.samples(ctx, r.cfg.rounds)
-		if err != nil {
-			return fmt.Errorf("v2beta1 watch on %s: %w", p.name, err)
-		}
-		lat[p.name], cpu[p.name] = l, c
+		benches = append(benches, &watchBench{p: p, seed: seed, ns: watchNamespace + "-v2beta1", api: v2beta1Path,
+			watchers: r.cfg.watchers, rate: r.cfg.watchRate, seconds: r.cfg.watchSeconds})
 	}
-	o, c := summarize(lat[peers[0].name]), summarize(lat[peers[1].name])
+	got, err := alternatingSamples(ctx, benches, r.cfg.rounds)
+	if err != nil {
+		return fmt.Errorf("v2beta1 watch: %w", err)
+	}
 	label := fmt.Sprintf("%d watchers, %d writes/s", r.cfg.watchers, r.cfg.watchRate)
-	r.addV2beta1("watch delivery p99, "+label, "ms", one(o.p99), one(c.p99), true)
+	r.addV2beta1(watchP99Metric+label, "ms", summarize(got[0].p99s), summarize(got[1].p99s), true)
 	r.addV2beta1(fmt.Sprintf("server CPU per %d s watch round, %s", r.cfg.watchSeconds, label), "s",
-		summarize(cpu[peers[0].name]), summarize(cpu[peers[1].name]), true)
+		summarize(got[0].cpu), summarize(got[1].cpu), true)
 	return nil
 }
 

@@ -66,16 +66,22 @@ type watchBench struct {
 }
 
 func (w *watchBench) run(ctx context.Context, rounds int) ([]watchResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := w.start(ctx, rounds); err != nil {
+		return nil, err
+	}
+	return w.rounds(ctx, rounds, w.rate*w.seconds)
+}
+
+// start opens the watchers, or starts the informers and waits until they
+// have synced, for rounds rounds of writes. They stay open until ctx ends.
+func (w *watchBench) start(ctx context.Context, rounds int) error {
 	perRound := w.rate * w.seconds
 	w.sent = make([]atomic.Int64, perRound*rounds)
 	w.got = make([][]time.Duration, perRound*rounds)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	if w.informers != "" {
-		if err := w.startInformers(ctx); err != nil {
-			return nil, err
-		}
-		return w.rounds(ctx, rounds, perRound)
+		return w.startInformers(ctx)
 	}
 	var ready sync.WaitGroup
 	errs := make(chan error, w.watchers)
@@ -97,28 +103,61 @@ func (w *watchBench) run(ctx context.Context, rounds int) ([]watchResult, error)
 	ready.Wait()
 	select {
 	case err := <-errs:
-		return nil, err
+		return err
 	default:
+		return nil
 	}
-	return w.rounds(ctx, rounds, perRound)
 }
 
-// samples runs the rounds and returns every delivery latency in
-// milliseconds and the server's CPU seconds of each round; a round in which
-// a watcher missed an event is an error.
-func (w *watchBench) samples(ctx context.Context, rounds int) (latencies, cpu []float64, err error) {
-	results, err := w.run(ctx, rounds)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, res := range results {
-		if res.missed > 0 {
-			return nil, nil, fmt.Errorf("%d events never arrived; the server ended %d of %d watch streams", res.missed, res.ended, w.watchers)
+// watchSamples are what the rounds of one watch measurement gave.
+type watchSamples struct {
+	latencies []float64 // every delivery, in milliseconds
+	p99s      []float64 // each round's p99 delivery, in milliseconds
+	cpu       []float64 // the server's CPU seconds in each round
+}
+
+// alternatingSamples opens the watchers of every bench, then runs rounds
+// rounds in which each bench writes and is watched in turn, the benches
+// taking turns to go first from round to round; a round in which a watcher
+// missed an event is an error. The watchers of the other benches stay open,
+// idle, on their own namespace or server.
+func alternatingSamples(ctx context.Context, benches []*watchBench, rounds int) ([]watchSamples, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, w := range benches {
+		if err := w.start(ctx, rounds); err != nil {
+			return nil, fmt.Errorf("%s: %w", w.p.name, err)
 		}
-		latencies = append(latencies, millis(res.latencies)...)
-		cpu = append(cpu, res.cpu)
 	}
-	return latencies, cpu, nil
+	out := make([]watchSamples, len(benches))
+	for r := 0; r < rounds; r++ {
+		for _, i := range turns(len(benches), r) {
+			w := benches[i]
+			perRound := w.rate * w.seconds
+			res, err := w.round(ctx, r*perRound, perRound)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", w.p.name, err)
+			}
+			if res.missed > 0 {
+				return nil, fmt.Errorf("%s: %d events never arrived; the server ended %d of %d watch streams", w.p.name, res.missed, res.ended, w.watchers)
+			}
+			ms := millis(res.latencies)
+			out[i].latencies = append(out[i].latencies, ms...)
+			out[i].p99s = append(out[i].p99s, summarize(ms).p99)
+			out[i].cpu = append(out[i].cpu, res.cpu)
+		}
+	}
+	return out, nil
+}
+
+// turns is the order n measurements take in round r: each goes first in
+// turn.
+func turns(n, r int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = (r + i) % n
+	}
+	return order
 }
 
 func (w *watchBench) rounds(ctx context.Context, rounds, perRound int) ([]watchResult, error) {
