@@ -225,10 +225,11 @@ func (r *results) measureColdStart(ctx context.Context, dir string, seed map[str
 // so that neither always runs on a machine the other has just warmed or
 // left busy.
 func alternate(peers []*peer, round int) []*peer {
-	if round%2 == 0 {
-		return peers
+	out := make([]*peer, 0, len(peers))
+	for _, i := range turns(len(peers), round) {
+		out = append(out, peers[i])
 	}
-	return []*peer{peers[1], peers[0]}
+	return out
 }
 
 func one(v float64) summary  { return summary{n: 1, median: v, min: v, max: v, p99: v} }
